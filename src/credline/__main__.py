@@ -1,0 +1,3 @@
+from credline.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""Write a file whole or not at all: a temporary sibling, fsync, then rename.
+
+A failure (bad input found mid-stream, full disk, interrupt) removes the temporary file, so
+the destination is either untouched or complete. Files are created owner-only (0600) because
+what credline writes (password batches, labels) is sensitive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from credline.errors import BadInput
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path, *, mode: int = 0o600) -> Iterator[TextIO]:
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot create output: {exc.strerror}") from None
+    temp_path = Path(temp)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    except OSError as exc:
+        temp_path.unlink(missing_ok=True)
+        raise BadInput(f"{path}: cannot write output: {exc.strerror}") from None
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise

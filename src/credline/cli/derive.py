@@ -1,0 +1,67 @@
+"""``credline derive``: one password, or a batch file of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from credline.batch import derive_file
+from credline.cli._common import key_option, load_key, resolve_format
+from credline.derive import MAX_GENERATION, Deriver
+from credline.errors import BadInput
+from credline.ids import Serial
+
+
+@click.command("derive")
+@key_option
+@click.option("--product", help="Product id (defaults to the profile's).")
+@click.option("--serial", help="Derive the password of this one serial and print it.")
+@click.option("--serials", "serials_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Batch input: one serial a line, or a CSV with a 'serial' column.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Batch output CSV: serial,password,generation,key_id,fingerprint.")
+@click.option("--generation", type=click.IntRange(0, MAX_GENERATION), default=0,
+              show_default=True, help="Re-derivation count after a collision.")
+@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Product profile TOML (alphabet, length, product id).")
+@click.option("--alphabet", help="Alphabet name (crockford32, digits, hex, base58, alnum, "
+              "printable) or its characters, instead of --profile.")
+@click.option("--length", type=int, help="Password length, instead of --profile.")
+@click.option("--workers", type=click.IntRange(1, 256), help="Processes for a batch "
+              "(default: one per core with a key file, one with a token).")
+def derive(key_ref: str, product: str | None, serial: str | None, serials_file: Path | None,
+           out: Path | None, generation: int, profile_path: Path | None,
+           alphabet: str | None, length: int | None, workers: int | None) -> None:
+    """Derive passwords with credline-v1.
+
+    With --serial, print that device's password alone on stdout (ungrouped). With --serials
+    and --out, write a batch CSV; a malformed or repeated serial stops the run with exit 2,
+    naming the line, and no output file is written.
+
+    \b
+    Examples:
+      credline derive --key line1.key --product acme-cam --serial SN0001
+      credline derive --key line1.key --profile factory/profiles/acme-cam.toml \\
+          --serials order-42.txt --out batch-42.csv
+    """
+    if (serial is None) == (serials_file is None):
+        raise BadInput("give exactly one of --serial or --serials")
+    if serials_file is not None and out is None:
+        raise BadInput("--serials needs --out FILE.csv")
+    if serials_file is not None and generation:
+        raise BadInput("--generation applies to a single --serial; batches derive "
+                       "generation 0 (collisions are resolved by the registry)")
+    product_id, fmt, _ = resolve_format(profile_path, alphabet, length, product)
+    deriver = Deriver(load_key(key_ref), fmt)
+    if serial is not None:
+        password = deriver.password(product_id, Serial(serial, origin="--serial"), generation)
+        click.echo(password.reveal())
+        return
+    assert serials_file is not None and out is not None
+    count = derive_file(deriver, product_id, serials_file, out, workers=workers)
+    click.echo(f"derived {count} passwords for {product_id} with key {deriver.key_id} "
+               f"into {out}", err=True)
+
+
+COMMANDS = [derive]

@@ -1,0 +1,95 @@
+"""``credline keys``: create, import and identify master keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from credline.cli._common import key_option, load_key
+from credline.errors import BadInput
+from credline.keystore import keyfile
+from credline.keystore.base import KEY_BYTES
+
+
+@click.group("keys")
+def keys() -> None:
+    """Create, import and identify master keys (key files or PKCS#11 tokens).
+
+    \b
+    Example:
+      CREDLINE_PASSPHRASE=... credline keys new --out line1.key
+      credline keys id --key line1.key
+    """
+
+
+@keys.command("new")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The key file to create (never overwritten).")
+def keys_new(out: Path) -> None:
+    """Create a random 32-byte master key in a passphrase-wrapped key file.
+
+    The passphrase comes from CREDLINE_PASSPHRASE, else a prompt (asked twice). The key is
+    wrapped with scrypt + AES-256-GCM; the file is created owner-only. Prints the key id.
+
+    \b
+    Example:
+      credline keys new --out acme-cam.key
+    """
+    passphrase = keyfile.passphrase_from_env_or_prompt(str(out), confirm=True)
+    key = keyfile.create(out, os.urandom(KEY_BYTES), passphrase)
+    click.echo(key.key_id)
+
+
+def _read_hex_key() -> bytes:
+    text = sys.stdin.read().strip()
+    if len(text) != 2 * KEY_BYTES:
+        raise BadInput(f"standard input: expected the key as {2 * KEY_BYTES} hex characters, "
+                       f"got {len(text)} characters")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise BadInput("standard input: the key is not hexadecimal") from None
+
+
+@keys.command("import")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Wrap the key into this new key file.")
+@click.option("--pkcs11", "uri", metavar="URI",
+              help="Put the key into a PKCS#11 token as a sensitive, non-extractable key.")
+def keys_import(out: Path | None, uri: str | None) -> None:
+    """Import an existing master key, read as 64 hex characters from standard input.
+
+    \b
+    Examples:
+      credline keys import --out acme-cam.key < key.hex
+      credline keys import --pkcs11 'pkcs11:token=line1;object=acme-cam' < key.hex
+    """
+    if (out is None) == (uri is None):
+        raise BadInput("give exactly one of --out FILE or --pkcs11 URI")
+    raw = _read_hex_key()
+    if out is not None:
+        passphrase = keyfile.passphrase_from_env_or_prompt(str(out), confirm=True)
+        click.echo(keyfile.create(out, raw, passphrase).key_id)
+        return
+    assert uri is not None
+    from credline.keystore import pkcs11
+
+    click.echo(pkcs11.import_key(uri, raw).key_id)
+
+
+@keys.command("id")
+@key_option
+def keys_id(key_ref: str) -> None:
+    """Print a key's id: the first 8 bytes, hex, of HMAC-SHA256(K, "credline/v1/key-id").
+
+    \b
+    Example:
+      credline keys id --key acme-cam.key
+    """
+    click.echo(load_key(key_ref).key_id)
+
+
+COMMANDS = [keys]

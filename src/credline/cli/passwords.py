@@ -1,0 +1,47 @@
+"""``credline check-password``: does what a person typed match the device's password?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from credline.cli._common import key_option, load_key, resolve_format
+from credline.derive import MAX_GENERATION, Deriver
+from credline.errors import CheckFailed
+from credline.ids import Serial
+
+
+@click.command("check-password")
+@key_option
+@click.option("--product", help="Product id (defaults to the profile's).")
+@click.option("--serial", required=True, help="The device's serial.")
+@click.option("--generation", type=click.IntRange(0, MAX_GENERATION), default=0,
+              show_default=True)
+@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--alphabet", help="Alphabet name or characters, instead of --profile.")
+@click.option("--length", type=int, help="Password length, instead of --profile.")
+def check_password(key_ref: str, product: str | None, serial: str, generation: int,
+                   profile_path: Path | None, alphabet: str | None,
+                   length: int | None) -> None:
+    """Check a typed password against the derived one, in constant time.
+
+    Reads the typed password from a hidden prompt (or standard input when piped). Crockford
+    base32 passwords accept Crockford's reading rules: case, hyphens and spaces are ignored,
+    O reads as 0, I and L as 1. Exit 0 on a match, 1 on a mismatch; nothing is printed that
+    would reveal the password.
+
+    \b
+    Example:
+      credline check-password --key acme-cam.key --profile acme-cam.toml --serial SN0001
+    """
+    product_id, fmt, _ = resolve_format(profile_path, alphabet, length, product)
+    expected = Deriver(load_key(key_ref), fmt).password(
+        product_id, Serial(serial, origin="--serial"), generation)
+    typed = click.prompt("Password", hide_input=True, err=True)
+    if not expected.matches_typed(typed, fmt.alphabet):
+        raise CheckFailed(f"password does not match serial {serial!r}")
+    click.echo("match", err=True)
+
+
+COMMANDS = [check_password]

@@ -1,0 +1,126 @@
+"""Loading product profiles from TOML files (``factory/profiles/*.toml``).
+
+Every key is checked against :data:`SCHEMA`; an unknown section or key, a wrong type, a bad
+id or a policy violation raises :class:`ProfileError` naming the file, the key and the value.
+Adapters that own a section (device transport, labels, compliance statement) read it from
+``Profile.sections`` and add their keys to :data:`SCHEMA` here, in one place.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from credline.errors import BadInput, ProfileError
+from credline.ids import ProductId
+from credline.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
+
+# section -> key -> accepted Python type(s). Required keys are listed in REQUIRED.
+SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "product": {"id": str, "name": str, "manufacturer": str, "firmware": str},
+    "password": {"alphabet": str, "alphabet_chars": str, "length": int, "grouping": int,
+                 "exposure": str, "storage": str},
+    "key": {"scope": str},
+    "device": {"transport": str, "serial_source": str, "baud": int, "timeout": (int, float),
+               "retries": int, "verifier_iterations": int},
+    "label": {"template": str, "format": str, "printer": str, "width_mm": (int, float),
+              "height_mm": (int, float), "dpi": int},
+    "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
+                   "place": str, "product_type": str},
+}
+REQUIRED = {("product", "id")}
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Read and validate a profile file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read profile: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: profile is not UTF-8 text") from None
+    return parse_profile(text, str(path))
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    """Validate profile TOML text; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: not valid TOML: {exc}") from None
+    _check_schema(data, source)
+    product = data["product"]
+    password = data.get("password", {})
+
+    def where(section: str, key: str) -> str:
+        return f"{source}: [{section}] {key}"
+
+    try:
+        product_id = ProductId(product["id"], origin=where("product", "id"))
+    except BadInput as exc:
+        raise ProfileError(exc.message) from None
+    exposure = _enum(Exposure, password, "exposure", Exposure.ONLINE, where)
+    storage = _enum(Storage, password, "storage", Storage.PLAINTEXT, where)
+    scope = _enum(KeyScope, data.get("key", {}), "scope", KeyScope.PRODUCT, where)
+    alphabet = _alphabet(password, where)
+    length = password.get("length", exposure.default_length)
+    fmt = _format(alphabet, length, where)
+    sections = {name: dict(values) for name, values in data.items()
+                if name not in ("product", "password", "key")}
+    sections["product"] = dict(product)
+    return Profile(product=product_id, format=fmt, exposure=exposure,
+                   grouping=password.get("grouping", 4), storage=storage,
+                   key_scope=scope, source=source, sections=sections)
+
+
+def _check_schema(data: dict[str, Any], source: str) -> None:
+    for section, values in data.items():
+        if section not in SCHEMA:
+            raise ProfileError(f"{source}: unknown section [{section}] (known: "
+                               f"{', '.join(sorted(SCHEMA))})")
+        if not isinstance(values, dict):
+            raise ProfileError(f"{source}: {section} must be a [{section}] table")
+        for key, value in values.items():
+            expected = SCHEMA[section].get(key)
+            if expected is None:
+                raise ProfileError(f"{source}: [{section}] unknown key {key!r} (known: "
+                                   f"{', '.join(sorted(SCHEMA[section]))})")
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise ProfileError(f"{source}: [{section}] {key} = {value!r}: wrong type")
+    for section, key in REQUIRED:
+        if key not in data.get(section, {}):
+            raise ProfileError(f"{source}: [{section}] {key} is required")
+
+
+def _enum(kind: Any, table: dict[str, Any], key: str, default: Any, where: Any) -> Any:
+    if key not in table:
+        return default
+    try:
+        return kind(table[key])
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ProfileError(f"{where('password' if kind is not KeyScope else 'key', key)} = "
+                           f"{table[key]!r}: must be one of {choices}") from None
+
+
+def _alphabet(password: dict[str, Any], where: Any) -> str:
+    if "alphabet" in password and "alphabet_chars" in password:
+        raise ProfileError(f"{where('password', 'alphabet')}: give alphabet (a name) or "
+                           "alphabet_chars (the characters), not both")
+    if "alphabet_chars" in password:
+        return str(password["alphabet_chars"])
+    name = password.get("alphabet", "crockford32")
+    if name not in ALPHABETS:
+        raise ProfileError(f"{where('password', 'alphabet')} = {name!r}: unknown alphabet "
+                           f"(known: {', '.join(ALPHABETS)}; or set alphabet_chars)")
+    return ALPHABETS[name]
+
+
+def _format(alphabet: str, length: int, where: Any) -> PasswordFormat:
+    try:
+        return PasswordFormat(alphabet, length)
+    except ProfileError as exc:
+        key = "length" if "length" in exc.message or "bits" in exc.message else "alphabet"
+        raise ProfileError(f"{where('password', key)}: {exc.message}") from None
