@@ -1,0 +1,59 @@
+"""Fixtures shared by every test area. Area-specific fixtures live in tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from credline.cli import build
+from credline.keystore import keyfile
+from credline.keystore.base import LocalKey
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_KEY = bytes(range(32))  # a published test key: the vectors use it too
+FAST_SCRYPT = keyfile.ScryptParams(n=2**12)  # tests only; real files use the default cost
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def master_key() -> LocalKey:
+    return LocalKey(TEST_KEY, "test key")
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A key file holding TEST_KEY, its passphrase in CREDLINE_PASSPHRASE."""
+    path = tmp_path / "test.key"
+    keyfile.create(path, TEST_KEY, PASSPHRASE, params=FAST_SCRYPT)
+    monkeypatch.setenv("CREDLINE_PASSPHRASE", PASSPHRASE)
+    return path
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the CLI in process through the real error boundary; returns click's Result."""
+
+    def run(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(build(), list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def credline_command() -> list[str]:
+    """The command line that runs this checkout's CLI in a subprocess."""
+    return [sys.executable, "-m", "credline"]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: this checkout's src first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO / "src"), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
