@@ -58,12 +58,12 @@ def fingerprint_key(prf: Prf) -> bytes:
 class Deriver:
     """A master key bound to a password format: the object batches and stations derive with."""
 
-    __slots__ = ("_encoder", "_fingerprint", "format", "key")
+    __slots__ = ("_fingerprint", "encoder", "format", "key")
 
     def __init__(self, key: MasterKey, fmt: PasswordFormat) -> None:
         self.key = key
         self.format = fmt
-        self._encoder: Encoder = encoder_for(fmt.alphabet, fmt.length)
+        self.encoder: Encoder = encoder_for(fmt.alphabet, fmt.length)
         self._fingerprint = HmacSha256(fingerprint_key(key.mac))
 
     @property
@@ -75,7 +75,11 @@ class Deriver:
 
     def password_text(self, product: str, serial: str, generation: int = 0) -> str:
         """The plaintext, for hot loops over already-validated ids; prefer :meth:`password`."""
-        return self._encoder.encode(self.key.mac(password_message(product, serial, generation)))
+        return self.encoder.encode(self.key.mac(password_message(product, serial, generation)))
+
+    def fingerprint_hmac(self) -> HmacSha256:
+        """HMAC-SHA256 under Kf (fingerprints only; Kf cannot derive passwords)."""
+        return self._fingerprint
 
     def fingerprint(self, password: Password | str) -> str:
         text = password.reveal() if isinstance(password, Password) else password

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 Prf = Callable[[bytes], bytes]
 """HMAC-SHA256 under some key, as a function of the message."""
@@ -46,6 +47,13 @@ class HmacSha256:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+    def pads(self) -> tuple[Any, Any]:
+        """The keyed inner and outer SHA-256 states, for loops that inline HMAC.
+
+        Callers must ``copy()`` them before ``update``; they are this object's own state.
+        """
+        return self._inner, self._outer
 
     def __repr__(self) -> str:
         return "HmacSha256(<key redacted>)"

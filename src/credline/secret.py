@@ -44,7 +44,7 @@ class Password:
     def __format__(self, spec: str) -> str:
         return repr(self)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("Password cannot be pickled")
 
     def matches_typed(self, typed: str, alphabet: str) -> bool:

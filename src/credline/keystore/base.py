@@ -68,6 +68,10 @@ class LocalKey:
     def describe(self) -> str:
         return f"{self._origin} (key id {self._key_id})"
 
+    def local_hmac(self) -> HmacSha256:
+        """The in-process HMAC, for batch loops that inline it (never leaves the process)."""
+        return self._hmac
+
     def matches(self, key_id: str) -> bool:
         return hmac.compare_digest(self._key_id, key_id)
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from credline.errors import KeystoreError
-from credline.keystore.base import KEY_BYTES, LocalKey, key_id_of
 from credline.kbkdf import HmacSha256
+from credline.keystore.base import KEY_BYTES, LocalKey, key_id_of
 
 FORMAT = "credline-keyfile"
 VERSION = 1
@@ -107,10 +107,9 @@ def unwrap(data: bytes, passphrase: str, origin: str, *,
     except (InvalidTag, ValueError):
         raise KeystoreError(f"{origin}: wrong passphrase, or the key file has been altered"
                             ) from None
-    if kind == "credline-master-key":
-        if len(key) != KEY_BYTES or not hmac.compare_digest(
-                key_id_of(HmacSha256(key)), str(header["key_id"])):
-            raise KeystoreError(f"{origin}: key id in the file does not match the key")
+    if kind == "credline-master-key" and (len(key) != KEY_BYTES or not hmac.compare_digest(
+            key_id_of(HmacSha256(key)), str(header["key_id"]))):
+        raise KeystoreError(f"{origin}: key id in the file does not match the key")
     return key
 
 
