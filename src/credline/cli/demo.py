@@ -14,7 +14,7 @@ from credline.encoding import group
 from credline.keystore import keyfile
 from credline.policy import PasswordFormat
 
-DEMO_PASSPHRASE = "DEMO-ONLY-not-for-production"
+DEMO_PASSPHRASE = "DEMO-ONLY-not-for-production"  # noqa: S105 - the demo key is public by design
 
 
 @click.command("demo")
