@@ -75,9 +75,9 @@ def keys_import(out: Path | None, uri: str | None) -> None:
         click.echo(keyfile.create(out, raw, passphrase).key_id)
         return
     assert uri is not None
-    from credline.keystore import pkcs11
+    from credline.keystore.pkcs11 import import_key
 
-    click.echo(pkcs11.import_key(uri, raw).key_id)
+    click.echo(import_key(uri, raw).key_id)
 
 
 @keys.command("id")

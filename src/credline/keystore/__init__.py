@@ -12,9 +12,9 @@ __all__ = ["LocalKey", "MasterKey", "open_key"]
 def open_key(ref: str) -> MasterKey:
     """Open a master key by reference: an RFC 7512 ``pkcs11:`` URI, or a key file path."""
     if ref.startswith("pkcs11:"):
-        from credline.keystore import pkcs11
+        from credline.keystore.pkcs11 import open_uri
 
-        return pkcs11.open_uri(ref)
+        return open_uri(ref)
     from credline.keystore import keyfile
 
     return keyfile.load(Path(ref))
