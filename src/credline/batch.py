@@ -28,7 +28,7 @@ _worker_state: tuple[Deriver, str] | None = None
 def derive_rows(deriver: Deriver, product: str, serials: Iterable[str]) -> str:
     """CSV text for already-validated serials at generation 0 (the hot loop)."""
     key_mac = deriver.key.mac
-    encode = deriver._encoder.encode  # noqa: SLF001 - same package, hot loop
+    encode = deriver._encoder.encode
     fingerprint = deriver.fingerprint
     key_id = deriver.key_id
     out = []

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from credline.errors import KeystoreError
-from credline.keystore.base import KEY_BYTES, LocalKey, key_id_of
 from credline.kbkdf import HmacSha256
+from credline.keystore.base import KEY_BYTES, LocalKey, key_id_of
 
 FORMAT = "credline-keyfile"
 VERSION = 1

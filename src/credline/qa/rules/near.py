@@ -1,0 +1,145 @@
+"""``counter-like``: passwords within Hamming distance 2 (equal lengths) or edit distance 2
+(lengths differing by one or two) of another password in the batch.
+
+Schedule 1 para 1(3)(a): "the same save for a small amount of characters". The search never
+compares all pairs: by the pigeonhole principle, two strings of equal length within Hamming
+distance d agree exactly on at least one of d+1 disjoint segments, so each password is filed
+under its d+1 segments and only passwords sharing a bucket are compared. For edit distance,
+one of the d+1 segments of the shorter string occurs in the longer one shifted by at most d,
+so the longer strings probe the shorter strings' segment index at offsets -d..+d.
+Exact passwords (distance 0) are the ``duplicate`` rule's business and are skipped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from credline.qa.report import Violation
+
+RULE = "counter-like"
+DISTANCE = 2
+
+
+def segments(length: int, parts: int = DISTANCE + 1) -> list[tuple[int, int]]:
+    """``parts`` disjoint (start, end) slices covering ``range(length)``, sizes within one."""
+    bounds = [length * k // parts for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+def hamming_within(a: str, b: str, limit: int) -> int | None:
+    """Hamming distance of equal-length strings if at most ``limit``, else None."""
+    distance = 0
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            distance += 1
+            if distance > limit:
+                return None
+    return distance
+
+
+def edit_within(a: str, b: str, limit: int) -> int | None:
+    """Levenshtein distance if at most ``limit``, else None (banded dynamic programme)."""
+    if abs(len(a) - len(b)) > limit:
+        return None
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [limit + 1] * len(b)
+        lo, hi = max(1, i - limit), min(len(b), i + limit)
+        for j in range(lo, hi + 1):
+            cost = 0 if ca == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        if min(current) > limit:
+            return None
+        previous = current
+    return previous[-1] if previous[-1] <= limit else None
+
+
+def close_pairs(passwords: Sequence[str], limit: int = DISTANCE) -> set[tuple[int, int]]:
+    """Index pairs (i < j) of distinct passwords within the rule's distance."""
+    by_length: dict[int, list[int]] = {}
+    for i, password in enumerate(passwords):
+        by_length.setdefault(len(password), []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    indexes: dict[int, dict[tuple[int, str], list[int]]] = {}
+    for length, members in by_length.items():
+        index = _segment_index(passwords, members, length, limit)
+        indexes[length] = index
+        _equal_length_pairs(passwords, index, limit, pairs)
+    for short in sorted(by_length):
+        for longer in range(short + 1, short + limit + 1):
+            if longer in by_length:
+                _unequal_pairs(passwords, indexes[short], short, by_length[longer], limit, pairs)
+    return pairs
+
+
+def _segment_index(passwords: Sequence[str], members: list[int], length: int,
+                   limit: int) -> dict[tuple[int, str], list[int]]:
+    index: dict[tuple[int, str], list[int]] = {}
+    for k, (start, end) in enumerate(segments(length, limit + 1)):
+        for i in members:
+            key = (k, passwords[i][start:end])
+            bucket = index.get(key)
+            if bucket is None:
+                index[key] = [i]
+            else:
+                bucket.append(i)
+    return index
+
+
+def _equal_length_pairs(passwords: Sequence[str], index: dict[tuple[int, str], list[int]],
+                        limit: int, pairs: set[tuple[int, int]]) -> None:
+    for bucket in index.values():
+        if len(bucket) < 2:
+            continue
+        for x, i in enumerate(bucket):
+            a = passwords[i]
+            for j in bucket[x + 1:]:
+                b = passwords[j]
+                if a != b and hamming_within(a, b, limit) is not None:
+                    pairs.add((min(i, j), max(i, j)))
+
+
+def _unequal_pairs(passwords: Sequence[str], short_index: dict[tuple[int, str], list[int]],
+                   short: int, longer: list[int], limit: int,
+                   pairs: set[tuple[int, int]]) -> None:
+    parts = segments(short, limit + 1)
+    for j in longer:
+        b = passwords[j]
+        candidates: set[int] = set()
+        for k, (start, end) in enumerate(parts):
+            size = end - start
+            for shift in range(-limit, limit + 1):
+                s = start + shift
+                if s >= 0 and s + size <= len(b):
+                    candidates.update(short_index.get((k, b[s:s + size]), ()))
+        for i in candidates:
+            if edit_within(passwords[i], b, limit) is not None:
+                pairs.add((min(i, j), max(i, j)))
+
+
+def check(serials: Sequence[str], passwords: Sequence[str]) -> list[Violation]:
+    """One violation per cluster of passwords linked by close pairs (union-find)."""
+    pairs = close_pairs(passwords)
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in pairs:
+        parent[root(i)] = root(j)
+    clusters: dict[int, list[int]] = {}
+    for x in parent:
+        clusters.setdefault(root(x), []).append(x)
+    links: dict[int, int] = {}
+    for i, _ in pairs:
+        links[root(i)] = links.get(root(i), 0) + 1
+    out = []
+    for top, members in sorted(clusters.items(), key=lambda item: min(item[1])):
+        members.sort()
+        out.append(Violation(RULE, tuple(serials[i] for i in members),
+                             f"{len(members)} passwords each within distance {DISTANCE} of "
+                             f"another ({links[top]} close pair(s))"))
+    return out
