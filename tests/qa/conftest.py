@@ -53,3 +53,27 @@ def profile() -> Profile:
 @pytest.fixture
 def batch_2k() -> Batch:
     return derived(2000)
+
+
+class Run:
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+        self.output = stdout + stderr
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run the CLI through its real error boundary (credline.cli.main): exit code and output."""
+    from credline.cli import main
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run

@@ -10,11 +10,11 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.qa.conftest import default_profile, derived
 
 from credline.encoding import CROCKFORD32, encoder_for
 from credline.qa import Batch, check_batch
 from credline.qa.rules import distribution, duplicate, guessable, near, policy, public, unkeyed
-from tests.qa.conftest import default_profile, derived
 
 ALPHABET = CROCKFORD32
 SETTINGS = settings(max_examples=60, deadline=None)
