@@ -7,11 +7,11 @@ import math
 import random
 
 import pytest
+from tests.qa.conftest import derived
 
 from credline.policy import ALPHABETS
 from credline.qa import rates
 from credline.qa.rules import guessable, near, public, unkeyed
-from tests.qa.conftest import derived
 
 CROCKFORD = ALPHABETS["crockford32"]
 

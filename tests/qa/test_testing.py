@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.qa.conftest import default_profile, derived
 
 from credline import testing
 from credline.ids import is_valid_id
 from credline.policy import Exposure
-from tests.qa.conftest import default_profile, derived
 
 
 @settings(max_examples=50, deadline=None)

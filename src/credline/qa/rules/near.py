@@ -60,16 +60,48 @@ def close_pairs(passwords: Sequence[str], limit: int = DISTANCE) -> set[tuple[in
     for i, password in enumerate(passwords):
         by_length.setdefault(len(password), []).append(i)
     pairs: set[tuple[int, int]] = set()
-    indexes: dict[int, dict[tuple[int, str], list[int]]] = {}
     for length, members in by_length.items():
-        index = _segment_index(passwords, members, length, limit)
-        indexes[length] = index
-        _equal_length_pairs(passwords, index, limit, pairs)
+        for start, end in segments(length, limit + 1):
+            _equal_length_pairs(passwords, members, start, end, limit, pairs)
     for short in sorted(by_length):
-        for longer in range(short + 1, short + limit + 1):
-            if longer in by_length:
-                _unequal_pairs(passwords, indexes[short], short, by_length[longer], limit, pairs)
+        longer = [j for n in range(short + 1, short + limit + 1) for j in by_length.get(n, ())]
+        if longer:
+            index = _segment_index(passwords, by_length[short], short, limit)
+            _unequal_pairs(passwords, index, short, longer, limit, pairs)
     return pairs
+
+
+def _equal_length_pairs(passwords: Sequence[str], members: list[int], start: int, end: int,
+                        limit: int, pairs: set[tuple[int, int]]) -> None:
+    """Pairs agreeing exactly on ``[start:end]`` and within Hamming distance ``limit``.
+
+    One segment at a time, so only one dictionary of segments is alive; buckets that hold
+    more than one password (rare on random passwords) are kept apart as lists.
+    """
+    first: dict[str, int] = {}
+    crowded: dict[str, list[int]] = {}
+    for j in members:
+        b = passwords[j]
+        key = b[start:end]
+        i = first.setdefault(key, j)
+        if i == j:
+            continue
+        bucket = crowded.get(key)
+        if bucket is None:
+            bucket = crowded[key] = [i]
+        for i in bucket:
+            a = passwords[i]
+            if a == b:
+                continue
+            distance = 0
+            for x, y in zip(a, b, strict=True):  # inline: this is the million-row inner loop
+                if x != y:
+                    distance += 1
+                    if distance > limit:
+                        break
+            else:
+                pairs.add((i, j) if i < j else (j, i))
+        bucket.append(j)
 
 
 def _segment_index(passwords: Sequence[str], members: list[int], length: int,
@@ -77,26 +109,8 @@ def _segment_index(passwords: Sequence[str], members: list[int], length: int,
     index: dict[tuple[int, str], list[int]] = {}
     for k, (start, end) in enumerate(segments(length, limit + 1)):
         for i in members:
-            key = (k, passwords[i][start:end])
-            bucket = index.get(key)
-            if bucket is None:
-                index[key] = [i]
-            else:
-                bucket.append(i)
+            index.setdefault((k, passwords[i][start:end]), []).append(i)
     return index
-
-
-def _equal_length_pairs(passwords: Sequence[str], index: dict[tuple[int, str], list[int]],
-                        limit: int, pairs: set[tuple[int, int]]) -> None:
-    for bucket in index.values():
-        if len(bucket) < 2:
-            continue
-        for x, i in enumerate(bucket):
-            a = passwords[i]
-            for j in bucket[x + 1:]:
-                b = passwords[j]
-                if a != b and hamming_within(a, b, limit) is not None:
-                    pairs.add((min(i, j), max(i, j)))
 
 
 def _unequal_pairs(passwords: Sequence[str], short_index: dict[tuple[int, str], list[int]],

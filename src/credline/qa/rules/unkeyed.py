@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 from credline.encoding import encoder_for
 from credline.qa.report import Violation
@@ -74,49 +75,6 @@ _RADIX = {  # name -> (bits per character, translate table)
 }
 
 
-def _as_number(text: str, table: dict[int, str], base: int) -> int | None:
-    if not text.isascii():
-        return None
-    try:
-        return int(text.translate(table), base)
-    except ValueError:
-        return None
-
-
-class Decoded:
-    """A password read as a number in each encoding it could be: the per-row test is then
-    integer arithmetic on each digest, not an encoding of it (the million-row hot loop)."""
-
-    __slots__ = ("length", "numbers", "profile_base", "profile_value")
-
-    def __init__(self, password: str, alphabet: str, profile_table: dict[int, str] | None) -> None:
-        self.length = len(password)
-        self.numbers = [(name, bits, value) for name, (bits, table) in _RADIX.items()
-                        if (value := _as_number(password, table, 1 << bits)) is not None]
-        self.profile_base = len(alphabet)
-        self.profile_value: int | None
-        if profile_table is not None:
-            self.profile_value = _as_number(password, profile_table, len(alphabet))
-        else:
-            self.profile_value = _decode_slow(password, alphabet)
-
-    def match(self, digest: bytes) -> str | None:
-        number, bits, length = int.from_bytes(digest, "big"), len(digest) * 8, self.length
-        for name, width, value in self.numbers:
-            chars = -(-bits // width)
-            if length > chars:
-                continue
-            padded = number << (chars * width - bits)
-            if padded >> (width * (chars - length)) == value:
-                return f"prefix of the {name}"
-            if padded & ((1 << (width * length)) - 1) == value:
-                return f"suffix of the {name}"
-        if self.profile_value is not None and \
-                number % self.profile_base ** length == self.profile_value:
-            return "the profile's encoding"
-        return None
-
-
 def _decode_slow(password: str, alphabet: str) -> int | None:
     value, base = 0, len(alphabet)
     for ch in password:
@@ -132,34 +90,107 @@ def profile_table(alphabet: str) -> dict[int, str] | None:
     return _digit_table(alphabet, False) if len(alphabet) <= 36 else None
 
 
-def per_row(password: str, values: Sequence[tuple[str, str]], alphabet: str,
-            table: dict[int, str] | None) -> str | None:
-    """Whether ``password`` is a prefix/suffix of an encoding of a hash of one of the row's
-    ``(label, value)`` pairs."""
-    decoded = Decoded(password, alphabet, table)
-    if not decoded.numbers and decoded.profile_value is None:
-        return None
+_HEX = frozenset("0123456789abcdefABCDEF")
+_B32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz")
+_CROCKFORD = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz")
+_DIGEST_BITS = (128, 160, 256)  # MD5, SHA-1, SHA-256, in HASHES order
+_HASH_NEW = (hashlib.md5, hashlib.sha1, hashlib.sha256)
+
+
+@lru_cache(maxsize=64)
+def _plan(length: int) -> tuple[tuple[tuple[int, int, int] | None, ...], ...]:
+    """For each hash and each of hex, base32, Crockford base32: (pad, shift, mask) that turn
+    the digest's integer into the number of its ``length``-character prefix (shift) and
+    suffix (mask), or None when the encoding is shorter than ``length``."""
+    out = []
+    for bits in _DIGEST_BITS:
+        row: list[tuple[int, int, int] | None] = []
+        for width in (4, 5, 5):
+            chars = -(-bits // width)
+            row.append(None if length > chars else
+                       (chars * width - bits, width * (chars - length), (1 << width * length) - 1))
+        out.append(tuple(row))
+    return tuple(out)
+
+
+_ENCODING_NAMES = ("hex", "base32", "Crockford base32")
+
+
+def _numbers(password: str, profile: tuple[frozenset[str], dict[int, str] | None, str]
+             ) -> list[tuple[int, int]]:
+    """(encoding index, value) for each encoding ``password`` can be read in; index 3 is the
+    profile's alphabet."""
+    out = []
+    if _HEX.issuperset(password):
+        out.append((0, int(password, 16)))
+    if _B32.issuperset(password):
+        out.append((1, int(password.translate(_RADIX["base32"][1]), 32)))
+    if _CROCKFORD.issuperset(password):
+        out.append((2, int(password.translate(_RADIX["Crockford base32"][1]), 32)))
+    letters, table, alphabet = profile
+    if letters.issuperset(password):
+        value = (int(password.translate(table), len(alphabet)) if table is not None
+                 else _decode_slow(password, alphabet))
+        if value is not None:
+            out.append((3, value))
+    return out
+
+
+def _match_row(numbers: list[tuple[int, int]], length: int, modulus: int,
+               values: Sequence[tuple[str, str]]) -> str | None:
+    plan = _plan(length)
     for label, value in values:
         data = value.encode("utf-8")
-        for hname, hash_ in HASHES:
-            how = decoded.match(hash_(data))
-            if how is not None:
-                return f"{how} of {hname} of {label}"
+        for h, new in enumerate(_HASH_NEW):
+            number = int.from_bytes(new(data).digest(), "big")
+            steps = plan[h]
+            for encoding, wanted in numbers:
+                if encoding == 3:
+                    if number % modulus == wanted:
+                        return f"the profile's encoding of {HASHES[h][0]} of {label}"
+                    continue
+                step = steps[encoding]
+                if step is None:
+                    continue
+                pad, shift, mask = step
+                padded = number << pad
+                if padded >> shift == wanted:
+                    return f"prefix of the {_ENCODING_NAMES[encoding]} of {HASHES[h][0]} of {label}"
+                if padded & mask == wanted:
+                    return f"suffix of the {_ENCODING_NAMES[encoding]} of {HASHES[h][0]} of {label}"
     return None
+
+
+def match_value(password: str, value: str, alphabet: str, label: str = "the value"
+                ) -> str | None:
+    """How ``password`` is an unkeyed hash encoding of ``value``, or None (one row's test)."""
+    numbers = _numbers(password, (frozenset(alphabet), profile_table(alphabet), alphabet))
+    if len(password) < MIN_LENGTH or not password.isascii() or not numbers:
+        return None
+    return _match_row(numbers, len(password), len(alphabet) ** len(password), [(label, value)])
 
 
 def check(serials: Sequence[str], passwords: Sequence[str], index: UnkeyedIndex,
           row_public: Sequence[Sequence[str]] | None = None) -> list[Violation]:
+    """The rule over a batch; per row: one set lookup, then integer comparisons per hash."""
     found: dict[str, list[str]] = {}
     alphabet = index.alphabet
-    table = profile_table(alphabet)
+    profile = (frozenset(alphabet), profile_table(alphabet), alphabet)
+    base = len(alphabet)
+    known = index.find
     for row, (serial, password) in enumerate(zip(serials, passwords, strict=True)):
-        if len(password) < MIN_LENGTH:
+        length = len(password)
+        if length < MIN_LENGTH or not password.isascii():
             continue
-        values = [("the serial", serial)]
-        if row_public is not None:
-            values += [("an identifier column", v) for v in row_public[row]]
-        reason = index.find(password.lower()) or per_row(password, values, alphabet, table)
+        reason = known(password.lower())
+        if reason is None:
+            numbers = _numbers(password, profile)
+            if not numbers:
+                continue
+            values = [("the serial", serial)]
+            if row_public is not None:
+                values += [("an identifier column", v) for v in row_public[row]]
+            reason = _match_row(numbers, length, base**length, values)
         if reason is not None:
             found.setdefault(reason, []).append(serial)
     return [Violation(RULE, tuple(s), f"password is the {reason}") for reason, s in found.items()]
