@@ -48,6 +48,10 @@ def check(passwords: Sequence[str], alphabet: str, length: int) -> tuple[list[Vi
     bad = [(i, p) for i, p in enumerate(position_pvalues(passwords, alphabet, length))
            if p < P_REJECT]
     violations = [Violation(RULE, (), f"position {i + 1} is not uniform over the alphabet "
-                            f"(chi-square p = {p:.2g} < {P_REJECT:g}, {n} passwords)")
+                            f"(chi-square p {_p(p)} < {P_REJECT:g}, {n} passwords)")
                   for i, p in bad]
     return violations, f"distribution test ran on {n} passwords, {length} positions"
+
+
+def _p(p: float) -> str:
+    return f"= {p:.2g}" if p > 0 else "below 1e-300"
