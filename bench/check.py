@@ -47,7 +47,7 @@ def plant(source: Path, out: Path, rows: int) -> None:
     body[2][1] = body[3][1][:-1] + ("0" if body[3][1][-1] != "0" else "1")  # counter-like
     body[4][1] = body[4][0][::-1]  # public-info: its own serial, reversed (12 characters)
     body[5][1] = "QWERTYUIOP12"  # guessable
-    body[6][1] = hashlib.sha1(body[6][0].encode()).hexdigest()[:12].upper()  # unkeyed
+    body[6][1] = hashlib.sha1(body[6][0].encode(), usedforsecurity=False).hexdigest()[:12].upper()
     body[7][1] = body[7][1][:11]  # policy: too short
     for row in body[8:]:  # distribution: position 12 never uses the last 8 characters
         if row[1][-1] in "QRSTVWXYZ"[1:]:

@@ -176,3 +176,36 @@ def test_parallel_and_serial_reports_agree(monkeypatch, profile):
     parallel = check_batch(planted, profile, workers=2)
     assert serial.as_dict() == parallel.as_dict()
     assert serial.rules_fired() == {"duplicate", "guessable", "public-info", "policy"}
+
+
+def test_registry_unavailable_and_key_without_registry(cli, tmp_path, monkeypatch):
+    import importlib
+
+    path = write_csv(tmp_path / "b.csv", derived(20))
+    real = importlib.import_module
+
+    def no_registry(name: str, *args: object) -> object:
+        if name == "credline.registry":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_registry)
+    result = cli("batch", "check", str(path), "--product", "acme-cam",
+                 "--registry", "sqlite:///r.db")
+    assert result.exit_code == 2 and "no registry support" in result.stderr
+    result = cli("batch", "check", str(path), "--key", "k.key")
+    assert result.exit_code == 2 and "--key only" in result.stderr
+
+
+def test_registry_duplicates_through_check_file(tmp_path):
+    from credline.qa import check_file
+
+    batch = derived(50)
+    assert batch.fingerprints is not None
+    path = write_csv(tmp_path / "b.csv", batch, {"fingerprint": batch.fingerprints})
+    report = check_file(path, registered=iter([("SN-OLD", batch.fingerprints[7]),
+                                               (batch.serials[8], batch.fingerprints[8])]))
+    assert [v.serials for v in report.violations] == [(batch.serials[7],)]
+    no_column = write_csv(tmp_path / "c.csv", batch)
+    with pytest.raises(BadInput, match="fingerprint"):
+        check_file(no_column, registered=[])

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import itertools
 import random
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -309,3 +310,25 @@ def test_policy_fires_on_length_and_alphabet(length, bad):
     passwords[2] = bad + passwords[2][1:]
     found = policy.check(batch.serials, passwords, default_profile())
     assert {s for v in found for s in v.serials} == {batch.serials[1], batch.serials[2]}
+
+
+def test_shipped_common_list_is_the_generators_output():
+    from importlib import resources
+
+    from credline.qa import commonlist
+
+    shipped = resources.files("credline").joinpath("data/common-passwords.txt").read_text()
+    words = [line for line in shipped.splitlines() if not line.startswith("#")]
+    assert words == commonlist.generate()
+    assert {"123456", "password", "admin", "qwerty123", "xc3511"} <= guessable.common_passwords()
+
+
+def test_every_rule_has_planted_tests():
+    """A guard: adding a rule to the report without tests here fails."""
+    from credline.qa.report import RULES
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    for rule in RULES:
+        module = rule.replace("counter-like", "counter_like").replace("public-info", "public_info")
+        module = module.replace("unkeyed-derivation", "unkeyed")
+        assert f"def test_{module}_fires" in source, rule

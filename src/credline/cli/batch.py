@@ -73,6 +73,8 @@ def check(csv_file: Path, profile_path: Path | None, product: str | None,
         profile.product if profile else None)
     registered = None
     fingerprint = None
+    if key_ref is not None and registry_url is None:
+        raise BadInput("--key only computes fingerprints for --registry; give both or neither")
     if registry_url is not None:
         if product_id is None:
             raise BadInput("--registry needs --product (or a --profile that names one)")
