@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.qa.conftest import default_profile, derived
+from qa_helpers import default_profile, derived
 
 from credline.encoding import CROCKFORD32, encoder_for
 from credline.qa import Batch, check_batch

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from tests.conftest import REPO, subprocess_env
+from qa_helpers import REPO, subprocess_env
 
 
 def test_worked_example_passes(tmp_path):

@@ -6,21 +6,21 @@ import json
 import re
 
 import pytest
-from tests.qa.conftest import derived, write_csv
+from qa_helpers import derived, write_csv
 
 from credline.errors import BadInput
 from credline.qa import read_batch
 from credline.qa.stats import chi2_sf
 
 
-def test_json_report_has_exactly_the_documented_shape(cli, tmp_path):
+def test_json_report_has_exactly_the_documented_shape(qa_cli, tmp_path):
     batch = derived(300)
     passwords = list(batch.passwords)
     passwords[5] = passwords[9]
     path = tmp_path / "b.csv"
     path.write_text("serial,password\n" + "".join(
         f"{s},{p}\n" for s, p in zip(batch.serials, passwords, strict=True)))
-    result = cli("batch", "check", str(path), "--json")
+    result = qa_cli("batch", "check", str(path), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert set(report) == {"ok", "checked", "violations"}
@@ -33,9 +33,9 @@ def test_json_report_has_exactly_the_documented_shape(cli, tmp_path):
     assert passwords[5] not in result.output
 
 
-def test_clean_batch_exits_0_with_summary(cli, tmp_path):
+def test_clean_batch_exits_0_with_summary(qa_cli, tmp_path):
     path = write_csv(tmp_path / "b.csv", derived(2000))
-    result = cli("batch", "check", str(path), "--product", "acme-cam")
+    result = qa_cli("batch", "check", str(path), "--product", "acme-cam")
     assert result.exit_code == 0, result.output
     assert "checked 2000 passwords: OK" in result.stdout
     for rule in ("duplicate", "counter-like", "public-info", "guessable",
@@ -43,7 +43,7 @@ def test_clean_batch_exits_0_with_summary(cli, tmp_path):
         assert rule in result.stdout
 
 
-def test_human_summary_counts_and_first_serials(cli, tmp_path):
+def test_human_summary_counts_and_first_serials(qa_cli, tmp_path):
     batch = derived(50)
     passwords = list(batch.passwords)
     passwords[3] = "PASSWORD123"  # guessable (and policy: length 11)
@@ -51,7 +51,7 @@ def test_human_summary_counts_and_first_serials(cli, tmp_path):
     path = tmp_path / "b.csv"
     path.write_text("serial,password,extra\n" + "".join(
         f"{s},{p},x\n" for s, p in zip(batch.serials, passwords, strict=True)))
-    result = cli("batch", "check", str(path))
+    result = qa_cli("batch", "check", str(path))
     assert result.exit_code == 1
     assert "guessable" in result.stdout and batch.serials[3] in result.stdout
     assert "PASSWORD123" not in result.output and "AAAAAAA" not in result.output
@@ -73,7 +73,7 @@ def test_bad_input_names_the_line(tmp_path, text, message):
         read_batch(path)
 
 
-def test_bad_input_exits_2(cli, tmp_path):
+def test_bad_input_exits_2(qa_cli, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("serial,password\nSN1,SECRETPASSWD\nSN1,OTHERPASSWD1\n")
     with pytest.raises(SystemExit) as exit_info:
@@ -103,7 +103,7 @@ def test_main_exit_1_and_no_password_in_stderr(tmp_path, capsys):
     assert "QWERTY" not in out.out + out.err
 
 
-def test_public_file_and_registry_option(cli, tmp_path):
+def test_public_file_and_registry_option(qa_cli, tmp_path):
     batch = derived(30)
     passwords = list(batch.passwords)
     passwords[0] = "Q" + "BEEF00CAFE"[::-1] + "Z"
@@ -112,17 +112,17 @@ def test_public_file_and_registry_option(cli, tmp_path):
         f"{s},{p}\n" for s, p in zip(batch.serials, passwords, strict=True)))
     public = tmp_path / "public.txt"
     public.write_text("# MACs\nbe:ef:00:ca:fe\n")
-    result = cli("batch", "check", str(path), "--public", str(public), "--json")
+    result = qa_cli("batch", "check", str(path), "--public", str(public), "--json")
     report = json.loads(result.stdout)
     assert [v["serials"] for v in report["violations"] if v["rule"] == "public-info"] == \
         [[batch.serials[0]]]
-    result = cli("batch", "check", str(path), "--registry", "sqlite:///x.db")
+    result = qa_cli("batch", "check", str(path), "--registry", "sqlite:///x.db")
     assert result.exit_code == 2
     assert "--product" in result.output
 
 
-def test_help_has_an_example(cli):
-    result = cli("batch", "check", "--help")
+def test_help_has_an_example(qa_cli):
+    result = qa_cli("batch", "check", "--help")
     assert result.exit_code == 0 and "credline batch check batch-42.csv" in result.stdout
 
 
@@ -178,7 +178,7 @@ def test_parallel_and_serial_reports_agree(monkeypatch, profile):
     assert serial.rules_fired() == {"duplicate", "guessable", "public-info", "policy"}
 
 
-def test_registry_unavailable_and_key_without_registry(cli, tmp_path, monkeypatch):
+def test_registry_unavailable_and_key_without_registry(qa_cli, tmp_path, monkeypatch):
     import importlib
 
     path = write_csv(tmp_path / "b.csv", derived(20))
@@ -190,10 +190,10 @@ def test_registry_unavailable_and_key_without_registry(cli, tmp_path, monkeypatc
         return real(name, *args)
 
     monkeypatch.setattr(importlib, "import_module", no_registry)
-    result = cli("batch", "check", str(path), "--product", "acme-cam",
+    result = qa_cli("batch", "check", str(path), "--product", "acme-cam",
                  "--registry", "sqlite:///r.db")
     assert result.exit_code == 2 and "no registry support" in result.stderr
-    result = cli("batch", "check", str(path), "--key", "k.key")
+    result = qa_cli("batch", "check", str(path), "--key", "k.key")
     assert result.exit_code == 2 and "--key only" in result.stderr
 
 

@@ -7,7 +7,7 @@ import math
 import random
 
 import pytest
-from tests.qa.conftest import derived
+from qa_helpers import derived
 
 from credline.policy import ALPHABETS
 from credline.qa import rates

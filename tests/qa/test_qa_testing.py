@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.qa.conftest import default_profile, derived
+from qa_helpers import default_profile, derived
 
 from credline import testing
 from credline.ids import is_valid_id
