@@ -18,6 +18,14 @@ from credline.qa.report import Violation
 
 RULE = "counter-like"
 DISTANCE = 2
+# A bucket (passwords sharing one exact segment) holds about one password on a random batch.
+# A batch of counters fills one bucket with thousands, and enumerating all their close pairs
+# would be quadratic (a million counters have ~10^9 of them). Past WINDOW members a new
+# password is compared with the WINDOW most recent ones only, newest first, and in a bucket
+# of more than CROWD it stops at its first close partner: every counter still finds a
+# neighbour, but the flagged set and pair counts are then lower bounds, and the report says so.
+WINDOW = 64
+CROWD = 8
 
 
 def segments(length: int, parts: int = DISTANCE + 1) -> list[tuple[int, int]]:
@@ -55,24 +63,35 @@ def edit_within(a: str, b: str, limit: int) -> int | None:
 
 
 def close_pairs(passwords: Sequence[str], limit: int = DISTANCE) -> set[tuple[int, int]]:
-    """Index pairs (i < j) of distinct passwords within the rule's distance."""
+    """Index pairs (i < j) of distinct passwords within the rule's distance (exact unless a
+    bucket outgrew :data:`WINDOW`; see :func:`search`)."""
+    return search(passwords, limit)[0]
+
+
+def search(passwords: Sequence[str], limit: int = DISTANCE
+           ) -> tuple[set[tuple[int, int]], bool]:
+    """Close pairs among the first occurrences of each distinct password, and whether the
+    search was capped. Repeated passwords are the duplicate rule's: they are searched once."""
+    first: dict[str, int] = {}
     by_length: dict[int, list[int]] = {}
     for i, password in enumerate(passwords):
-        by_length.setdefault(len(password), []).append(i)
+        if first.setdefault(password, i) == i:
+            by_length.setdefault(len(password), []).append(i)
     pairs: set[tuple[int, int]] = set()
+    capped = False
     for length, members in by_length.items():
         for start, end in segments(length, limit + 1):
-            _equal_length_pairs(passwords, members, start, end, limit, pairs)
+            capped |= _equal_length_pairs(passwords, members, start, end, limit, pairs)
     for short in sorted(by_length):
         longer = [j for n in range(short + 1, short + limit + 1) for j in by_length.get(n, ())]
         if longer:
             index = _segment_index(passwords, by_length[short], short, limit)
-            _unequal_pairs(passwords, index, short, longer, limit, pairs)
-    return pairs
+            capped |= _unequal_pairs(passwords, index, short, longer, limit, pairs)
+    return pairs, capped
 
 
 def _equal_length_pairs(passwords: Sequence[str], members: list[int], start: int, end: int,
-                        limit: int, pairs: set[tuple[int, int]]) -> None:
+                        limit: int, pairs: set[tuple[int, int]]) -> bool:
     """Pairs agreeing exactly on ``[start:end]`` and within Hamming distance ``limit``.
 
     One segment at a time, so only one dictionary of segments is alive; buckets that hold
@@ -80,6 +99,7 @@ def _equal_length_pairs(passwords: Sequence[str], members: list[int], start: int
     """
     first: dict[str, int] = {}
     crowded: dict[str, list[int]] = {}
+    capped = False
     for j in members:
         b = passwords[j]
         key = b[start:end]
@@ -89,7 +109,11 @@ def _equal_length_pairs(passwords: Sequence[str], members: list[int], start: int
         bucket = crowded.get(key)
         if bucket is None:
             bucket = crowded[key] = [i]
-        for i in bucket:
+        elif len(bucket) > WINDOW:
+            capped = True
+            del bucket[:-WINDOW]
+        crowd = len(bucket) > CROWD
+        for i in reversed(bucket):
             a = passwords[i]
             if a == b:
                 continue
@@ -101,7 +125,11 @@ def _equal_length_pairs(passwords: Sequence[str], members: list[int], start: int
                         break
             else:
                 pairs.add((i, j) if i < j else (j, i))
+                if crowd:
+                    capped = True
+                    break
         bucket.append(j)
+    return capped
 
 
 def _segment_index(passwords: Sequence[str], members: list[int], length: int,
@@ -115,8 +143,9 @@ def _segment_index(passwords: Sequence[str], members: list[int], length: int,
 
 def _unequal_pairs(passwords: Sequence[str], short_index: dict[tuple[int, str], list[int]],
                    short: int, longer: list[int], limit: int,
-                   pairs: set[tuple[int, int]]) -> None:
+                   pairs: set[tuple[int, int]]) -> bool:
     parts = segments(short, limit + 1)
+    capped = False
     for j in longer:
         b = passwords[j]
         candidates: set[int] = set()
@@ -125,15 +154,18 @@ def _unequal_pairs(passwords: Sequence[str], short_index: dict[tuple[int, str], 
             for shift in range(-limit, limit + 1):
                 s = start + shift
                 if s >= 0 and s + size <= len(b):
-                    candidates.update(short_index.get((k, b[s:s + size]), ()))
+                    candidates.update(short_index.get((k, b[s:s + size]), ())[-WINDOW:])
+        if len(candidates) > WINDOW:
+            capped = True
         for i in candidates:
             if edit_within(passwords[i], b, limit) is not None:
                 pairs.add((min(i, j), max(i, j)))
+    return capped
 
 
 def check(serials: Sequence[str], passwords: Sequence[str]) -> list[Violation]:
     """One violation per cluster of passwords linked by close pairs (union-find)."""
-    pairs = close_pairs(passwords)
+    pairs, capped = search(passwords)
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -155,5 +187,9 @@ def check(serials: Sequence[str], passwords: Sequence[str]) -> list[Violation]:
         members.sort()
         out.append(Violation(RULE, tuple(serials[i] for i in members),
                              f"{len(members)} passwords each within distance {DISTANCE} of "
-                             f"another ({links[top]} close pair(s))"))
+                             f"another ({links[top]} close pair(s))"
+                             + (CAPPED if capped else "")))
     return out
+
+
+CAPPED = ("; crowded buckets were searched within a window, so more devices may be affected")
