@@ -65,6 +65,7 @@ def test_human_summary_counts_and_first_serials(qa_cli, tmp_path):
     ("serial,password\nSN1,ABCDEFGHJKMN\nSN1,ABCDEFGHJKMP\n", "line 3: serial SN1 repeats line 2"),
     ("serial,password\nSN1,\n", "line 2: empty password"),
     ("", "empty file"),
+    ('serial,password\nSN1,ABCDEFGHJKMN\nSN2,"AB"C\n', "line 3: malformed CSV"),
 ])
 def test_bad_input_names_the_line(tmp_path, text, message):
     path = tmp_path / "bad.csv"

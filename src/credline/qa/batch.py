@@ -49,13 +49,14 @@ def read_batch(path: Path) -> Batch:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read batch: {exc.strerror}") from None
+    reader = csv.reader(handle, strict=True)
     try:
         with handle:
-            return _read(csv.reader(handle), path)
+            return _read(reader, path)
     except UnicodeDecodeError:
         raise BadInput(f"{path}: batch file is not UTF-8 text") from None
     except csv.Error as exc:
-        raise BadInput(f"{path}: malformed CSV: {exc}") from None
+        raise BadInput(f"{path} line {reader.line_num}: malformed CSV: {exc}") from None
 
 
 def _read(reader: Iterator[list[str]], path: Path) -> Batch:
