@@ -6,7 +6,7 @@ rate on a correct batch follows from counting. Per-device rules (``public-info``
 upper bound); pairwise rules (``duplicate``, ``counter-like``) give the expected number of
 flagged pairs in a batch of n, which bounds the probability that the batch is flagged;
 ``distribution`` gives a probability per batch. docs/qa-guide.md quotes these numbers and
-tests/qa/test_rates.py checks them (and the pairwise ones empirically).
+tests/qa/test_qa_rates.py checks them (and the pairwise ones empirically).
 """
 
 from __future__ import annotations
