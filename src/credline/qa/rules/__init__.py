@@ -1,0 +1,1 @@
+"""The batch QA rules, one module per rule or family. Each is pure: rows in, violations out."""
