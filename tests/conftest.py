@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from credline.cli import build
+from credline.cli import main
 from credline.keystore import keyfile
 from credline.keystore.base import LocalKey
 
@@ -34,13 +35,31 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def cli() -> Callable[..., Result]:
-    """Run the CLI in process through the real error boundary; returns click's Result."""
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
 
-    def run(*args: str, input: str | None = None) -> Result:
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Run ``credline.cli.main`` in process, through its error boundary and exit codes."""
+
+    def run(*args: str, input: str | None = None) -> CliResult:
         runner = CliRunner()
-        return runner.invoke(build(), list(args), input=input, catch_exceptions=False)
+        with runner.isolation(input=input) as streams:
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            return CliResult(code, streams[0].getvalue().decode(),
+                             streams[1].getvalue().decode())
 
     return run
 

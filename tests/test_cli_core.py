@@ -10,12 +10,11 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import Result
 
 from credline.cli import build
-from tests.conftest import PASSPHRASE, TEST_KEY, credline_command, subprocess_env
+from tests.conftest import PASSPHRASE, TEST_KEY, CliResult, credline_command, subprocess_env
 
-Cli = Callable[..., Result]
+Cli = Callable[..., CliResult]
 
 
 def run(*args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -153,3 +152,19 @@ def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Com
 @pytest.mark.parametrize(("name", "command"), _commands(build()))
 def test_every_command_has_help_with_an_example(name: str, command: click.Command) -> None:
     assert command.help and "Example" in command.help, f"credline {name} --help lacks an example"
+
+
+def test_batch_csv_quotes_passwords_that_need_it(cli: Cli, key_file: Path,
+                                                 tmp_path: Path) -> None:
+    source = tmp_path / "order.txt"
+    source.write_text("".join(f"AP{i:03d}\n" for i in range(300)))
+    out = tmp_path / "batch.csv"
+    result = cli("derive", "--key", str(key_file), "--product", "acme-ap", "--serials",
+                 str(source), "--out", str(out), "--alphabet", "printable", "--length", "19")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(newline="")))
+    assert len(rows) == 300 and all(len(r["password"]) == 19 for r in rows)
+    assert any("," in r["password"] or '"' in r["password"] for r in rows)
+    single = cli("derive", "--key", str(key_file), "--product", "acme-ap", "--serial", "AP007",
+                 "--alphabet", "printable", "--length", "19")
+    assert rows[7]["password"] + "\n" == single.stdout

@@ -10,6 +10,8 @@ The output file appears only when every row is written (:mod:`credline.atomicfil
 
 from __future__ import annotations
 
+import csv
+import io
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -21,6 +23,7 @@ from credline.keystore.base import LocalKey
 from credline.serials import Block, DuplicateGuard, first_malformed, malformed, read_blocks
 
 HEADER = "serial,password,generation,key_id,fingerprint\n"
+_NEEDS_QUOTING = frozenset(',"')  # serials never hold these; some password alphabets do
 
 _worker_state: tuple[Deriver, str] | None = None
 
@@ -32,11 +35,14 @@ def derive_rows(deriver: Deriver, product: str, serials: Iterable[str]) -> str:
     it to that); with a local key it inlines both HMACs over precomputed pad states.
     """
     key_id = deriver.key_id
-    if not isinstance(deriver.key, LocalKey):  # a token: every HMAC goes through it
-        return "".join(
-            f"{serial},{password},0,{key_id},{deriver.fingerprint(password)}\n"
-            for serial in serials
-            for password in (deriver.password_text(product, serial, 0),))
+    if not isinstance(deriver.key, LocalKey) or _NEEDS_QUOTING & set(deriver.format.alphabet):
+        # A token (every HMAC goes through it), or passwords that CSV must quote.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for serial in serials:
+            password = deriver.password_text(product, serial, 0)
+            writer.writerow((serial, password, 0, key_id, deriver.fingerprint(password)))
+        return buffer.getvalue()
     encode = deriver.encoder.encode
     head = password_message(product, "", 0)
     prefix, suffix = head[:-10], head[-8:]  # around u16be(len S) ‖ S: u32be(g) ‖ u32be(L)
@@ -108,7 +114,7 @@ def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
                     if bad is not None:
                         raise malformed(source, *bad)
                     handle.write(text)
-                    count += text.count("\n")
+                    count += text.count("\n")  # one per row: passwords hold no newline
         finally:
             _worker_state = None
     return count

@@ -48,7 +48,7 @@ class Encoder:
         if base & (base - 1) == 0:
             # |A|^n divides 2^256: x mod |A|^n is the low bits of the OKM.
             bits = base.bit_length() - 1
-            self._cut = 32 - (bits * length + 7) // 8
+            self._cut = -((bits * length + 7) // 8)  # the low bytes, whatever the input size
             pieces = [(bits * width * i, self._step - 1, self._table)
                       for i in range(self._chunks)]
             if head:

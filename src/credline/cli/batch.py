@@ -32,7 +32,12 @@ def registered_fingerprints(url: str, product: str) -> Registered:
 
 @click.group("batch")
 def batch() -> None:
-    """Batch QA: verify a derived batch before it ships."""
+    """Batch QA: verify a derived batch before it ships.
+
+    \b
+    Example:
+      credline batch check batch-42.csv --profile factory/profiles/acme-cam.toml --json
+    """
 
 
 @batch.command("check")
