@@ -128,10 +128,14 @@ class ProvenanceLog:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
-                written = os.write(fd, line)
-                if written != len(line):
-                    raise OSError(28, "short write")
-                os.fsync(fd)
+                start = os.fstat(fd).st_size
+                try:
+                    if os.write(fd, line) != len(line):
+                        raise OSError(28, "No space left on device (short write)")
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, start)  # leave whole entries only: no torn tail
+                    raise
             finally:
                 os.close(fd)
         except OSError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from pathlib import Path
 
 import pytest
@@ -146,11 +145,10 @@ def test_sequence_faults_are_named(tmp_path: Path) -> None:
     lines = write_log(tmp_path / "p.log", devices=2)
     cases = {
         "deleted": lines[:3] + lines[4:],
-        "reordered": lines[:3] + [lines[4], lines[3]] + lines[5:],
-        "inserted": lines[:5] + [lines[2]] + lines[5:],
+        "reordered": [*lines[:3], lines[4], lines[3], *lines[5:]],
+        "inserted": [*lines[:5], lines[2], *lines[5:]],
     }
     for kind, variant in cases.items():
         (tmp_path / f"{kind}.log").write_bytes(b"".join(variant))
         report = verify_log(tmp_path / f"{kind}.log", trusted=TRUSTED)
         assert report.kind == kind, (kind, report)
-    assert list(itertools.islice(cases, 1)) == ["deleted"]
