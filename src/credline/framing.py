@@ -1,0 +1,94 @@
+"""Provisioning frames on the wire: SLIP-delimited, CRC-32-checked (docs/protocol.md).
+
+    frame = END ‖ SLIP(version u8 ‖ seq u8 ‖ cmd u8 ‖ body ‖ CRC-32 LE of the preceding) ‖ END
+
+Pure: bytes in, bytes out; the firmware hook implements the same layout in C and both are held
+to tests/vectors/protocol.txt.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+MAX_FRAME = 512  # decoded bytes, header and CRC included
+END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
+
+
+class FrameError(ValueError):
+    """A frame that cannot be decoded (bad escape, bad CRC, too short or too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    seq: int
+    cmd: int
+    body: bytes = b""
+    version: int = PROTOCOL_VERSION
+
+    def encode(self) -> bytes:
+        raw = bytes([self.version, self.seq & 0xFF, self.cmd]) + self.body
+        if len(raw) + 4 > MAX_FRAME:
+            raise FrameError(f"frame of {len(raw) + 4} bytes exceeds {MAX_FRAME}")
+        raw += zlib.crc32(raw).to_bytes(4, "little")
+        escaped = raw.replace(bytes([ESC]), bytes([ESC, ESC_ESC])).replace(
+            bytes([END]), bytes([ESC, ESC_END]))
+        return bytes([END]) + escaped + bytes([END])
+
+
+def unslip(data: bytes) -> bytes:
+    out = bytearray()
+    escape = False
+    for byte in data:
+        if escape:
+            if byte == ESC_END:
+                out.append(END)
+            elif byte == ESC_ESC:
+                out.append(ESC)
+            else:
+                raise FrameError(f"bad SLIP escape 0x{byte:02x}")
+            escape = False
+        elif byte == ESC:
+            escape = True
+        else:
+            out.append(byte)
+    if escape:
+        raise FrameError("frame ends inside an escape")
+    return bytes(out)
+
+
+def decode(data: bytes) -> Frame:
+    """Decode one frame's bytes between two END markers."""
+    raw = unslip(data)
+    if len(raw) < 7:
+        raise FrameError(f"frame of {len(raw)} bytes is too short")
+    if len(raw) > MAX_FRAME:
+        raise FrameError(f"frame of {len(raw)} bytes exceeds {MAX_FRAME}")
+    if zlib.crc32(raw[:-4]).to_bytes(4, "little") != raw[-4:]:
+        raise FrameError("frame CRC mismatch")
+    return Frame(seq=raw[1], cmd=raw[2], body=raw[3:-4], version=raw[0])
+
+
+class Deframer:
+    """Splits a byte stream into frames; garbage between frames is counted, not fatal."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]:
+        found: list[Frame | FrameError] = []
+        for byte in data:
+            if byte != END:
+                if len(self._buffer) <= 2 * MAX_FRAME + 2:
+                    self._buffer.append(byte)
+                continue
+            if self._buffer:
+                try:
+                    found.append(decode(bytes(self._buffer)))
+                except FrameError as exc:
+                    self.dropped += 1
+                    found.append(exc)
+                self._buffer.clear()
+        return found

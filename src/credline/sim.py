@@ -1,0 +1,134 @@
+"""Virtual devices: the real C hook on pseudo-terminals, a file standing in for flash.
+
+:func:`build` compiles ``firmware-hooks/build/virtual-device`` when missing (it needs the
+source tree and a C compiler); :class:`VirtualDevice` runs one and knows its pty path;
+:class:`Bench` runs many. Used by tests, ``credline sim`` and the demo.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from credline.errors import CredlineError
+
+HOOKS = Path(__file__).resolve().parents[2] / "firmware-hooks"
+BINARY = HOOKS / "build" / "virtual-device"
+
+
+class SimError(CredlineError):
+    pass
+
+
+def build() -> Path:
+    """The virtual-device binary, built with make if it is missing or stale."""
+    if not (HOOKS / "Makefile").exists():
+        raise SimError(f"virtual devices need the credline source tree ({HOOKS} not found)")
+    result = subprocess.run(["make", "-s", "-C", str(HOOKS), "virtual-device"],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SimError(f"building the virtual device failed: {result.stderr.strip()[-400:]}")
+    return BINARY
+
+
+@dataclass
+class VirtualDevice:
+    flash: Path
+    hwid: str = "virtual"
+    baud: int = 0
+    flash_delay_ms: int = 0
+    power_cut_after_write: int = 0
+    corrupt_byte: int = 0
+    silent: bool = False
+    port: str = ""
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    def args(self) -> list[str]:
+        args = [str(BINARY), "--flash", str(self.flash), "--hwid", self.hwid]
+        for flag, value in (("--baud", self.baud), ("--flash-delay-ms", self.flash_delay_ms),
+                            ("--power-cut-after-write", self.power_cut_after_write),
+                            ("--corrupt-byte", self.corrupt_byte)):
+            if value:
+                args += [flag, str(value)]
+        return [*args, "--silent"] if self.silent else args
+
+    def start(self) -> VirtualDevice:
+        if not BINARY.exists():
+            build()
+        self.process = subprocess.Popen(self.args(), stdout=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("/dev/"):
+            self.stop()
+            raise SimError(f"virtual device for {self.flash} did not start")
+        self.port = line
+        return self
+
+    def stop(self) -> int | None:
+        """Stop the device (if still running); returns its exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def unplug(self) -> None:
+        """Pull the cable: kill -9, as a device losing power or USB would vanish."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self, **changes: object) -> VirtualDevice:
+        self.stop()
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return self.start()
+
+    def runtime(self, check_password: str | None = None) -> dict[str, str]:
+        """What the run-time API reports for this flash (is_provisioned, serial, ...)."""
+        args = [str(BINARY), "--flash", str(self.flash), "--dump"]
+        if check_password is not None:
+            args.append("--check-password")
+        out = subprocess.run(args, input=(check_password or "") + "\n", capture_output=True,
+                             text=True, check=True, timeout=30).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+class Bench:
+    """N virtual devices with flash files in ``workdir``; a context manager."""
+
+    def __init__(self, workdir: Path, count: int, **options: object) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.devices = [VirtualDevice(flash=workdir / f"device-{i:02d}.flash",
+                                      hwid=f"VDEV{i:04d}", **options)  # type: ignore[arg-type]
+                        for i in range(count)]
+
+    def __enter__(self) -> Bench:
+        build()
+        try:
+            for device in self.devices:
+                device.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for device in self.devices:
+            device.stop()
+
+    @property
+    def ports(self) -> list[str]:
+        return [device.port for device in self.devices]

@@ -1,0 +1,1 @@
+"""Adapters that move credentials onto devices (serial hook; later ESP and Intel HEX)."""
