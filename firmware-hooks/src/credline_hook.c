@@ -103,7 +103,7 @@ static int record_parse(const uint8_t *r, size_t size, struct record_view *v) {
     if (v->kind == KIND_VERIFIER) {
         if (at + 4 + SALT_SIZE + 32 != size) return CREDLINE_ERR_INVALID;
         v->iterations = get_be32(r + at); at += 4;
-        if (v->iterations == 0 || v->iterations > 10000000u) return CREDLINE_ERR_INVALID;
+        if (v->iterations == 0 || v->iterations > 200000u) return CREDLINE_ERR_INVALID;
         v->salt = r + at; v->hash = r + at + SALT_SIZE;
         return CREDLINE_OK;
     }

@@ -31,9 +31,9 @@ def _station(url: str, index: int, queue: multiprocessing.Queue) -> None:  # typ
                 continue
             # Every station derives the same fingerprint for a serial, and station 0 also
             # collides deliberately on generation 0 with a shared value.
+            digest = hashlib.sha256(serial.encode()).hexdigest()[:32]
             reg.assign_fingerprint(batch, "acme-cam", serial,
-                                   lambda g, s=serial: f"{g:032x}{hashlib.sha256(s.encode()).hexdigest()[:32]}"
-                                   if g or index else "c" * 64)
+                                   lambda g, d=digest: f"{g:032x}{d}" if g or index else "c" * 64)
             reg.mark_written("acme-cam", serial)
             reg.mark_verified("acme-cam", serial)
             reg.mark_locked("acme-cam", serial)
@@ -63,7 +63,7 @@ def test_racing_stations_never_duplicate_or_lose_a_device(shared_url: str) -> No
         assert proc.exitcode == 0
     won = [serial for _, serials, _ in results for serial in serials]
     assert sorted(won) == sorted(SERIALS)  # every serial provisioned exactly once
-    for station, serials, lost in results:
+    for _station_id, serials, lost in results:
         for serial, message in lost:
             assert serial not in serials and "already held by batch" in message
     with open_registry(shared_url) as reg:

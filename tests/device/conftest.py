@@ -1,0 +1,34 @@
+"""Virtual devices for the device tests: the real C hook behind real pseudo-terminals.
+
+Pass ``--port /dev/ttyUSB0`` to pytest to run the end-to-end test on a real board as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from credline.record import Record
+from credline.secret import Password
+from credline.sim import VirtualDevice, build
+
+KEY_ID = "e98c6960947e8461"
+PASSWORD = "WW4V6P8BPYR2"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _built() -> None:
+    build()
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Iterator[VirtualDevice]:
+    dev = VirtualDevice(tmp_path / "flash.bin", hwid="VDEV0001").start()
+    yield dev
+    dev.stop()
+
+
+def record(serial: str = "SN0001", password: str = PASSWORD, generation: int = 0) -> Record:
+    return Record(serial, KEY_ID, generation, password=Password(password))

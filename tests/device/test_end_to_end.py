@@ -1,0 +1,165 @@
+"""Provisioning virtual devices (the real C hook) through real pyserial over pseudo-terminals."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credline.framing import Deframer, Frame
+from credline.protocol import HELLO, PUT, DeviceState, WireError
+from credline.sim import VirtualDevice
+from credline.transport.serial_hook import (
+    DeviceRefused,
+    HookLink,
+    NoAnswer,
+    VerifyFailed,
+    provision_device,
+)
+from tests.conftest import PASSPHRASE, credline_command, subprocess_env
+from tests.device.conftest import PASSWORD, record
+
+PROFILE = Path(__file__).parent.parent.parent / "factory" / "profiles" / "acme-cam.toml"
+
+
+def test_provision_reboot_and_read_back_with_the_runtime_api(device: VirtualDevice,
+                                                             key_file: Path) -> None:
+    result = subprocess.run(
+        [*credline_command(), "provision", "--port", device.port, "--key", str(key_file),
+         "--profile", str(PROFILE), "--serial", "SN0001"],
+        env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE), capture_output=True, text=True,
+        timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("PASS SN0001") and PASSWORD not in result.stdout
+    device.restart()  # power cycle: a new process on the same flash file
+    with HookLink(device.port) as link:
+        hello = link.hello()
+    assert (hello.state, hello.serial, hello.hardware_id) == (DeviceState.LOCKED, "SN0001",
+                                                              "VDEV0001")
+    view = device.runtime(check_password=PASSWORD)
+    assert view == {"provisioned": "1", "locked": "1", "serial": "SN0001",
+                    "key_id": "e98c6960947e8461", "generation": "0", "password": "match"}
+    assert device.runtime(check_password="WW4V6P8BPYR3")["password"] == "mismatch"
+
+
+def test_locked_device_refuses_put_and_keeps_its_record(device: VirtualDevice) -> None:
+    provision_device(device.port, record())
+    with HookLink(device.port) as link:
+        with pytest.raises(DeviceRefused, match="already locked") as info:
+            link.put(record(password="0000AAAA1111"))
+        assert info.value.code is WireError.LOCKED
+        link.verify(record())  # still the original bytes
+    with pytest.raises(DeviceRefused, match="already locked"):
+        provision_device(device.port, record("SN9"))
+
+
+def test_verifier_records_check_logins_without_storing_the_password(device: VirtualDevice
+                                                                    ) -> None:
+    from credline.record import Record
+    from credline.secret import Password
+
+    rec = Record.with_verifier("SN7", "e98c6960947e8461", 0, Password(PASSWORD),
+                               salt=bytes(16), iterations=2000)
+    provision_device(device.port, rec)
+    assert device.runtime(check_password=PASSWORD)["password"] == "match"
+    assert PASSWORD.encode() not in device.flash.read_bytes()
+
+
+def test_malformed_frames_get_typed_errors_and_change_nothing(device: VirtualDevice) -> None:
+    provision_device(device.port, record(), lock=False)
+    before = device.flash.read_bytes()
+    with serial.serial_for_url(device.port, timeout=0.5) as port:
+        good = Frame(5, HELLO, b"\x01").encode()
+        wrong_crc = good[:-2] + bytes([good[-2] ^ 0xFF]) + good[-1:]
+        port.write(wrong_crc)
+        oversize = b"\xc0" + b"\x01\x06\x02" + bytes(600) + b"\xc0"
+        port.write(oversize)
+        truncated = b"\xc0\x01\x07\x02\xc0"
+        port.write(truncated)
+        bad_record = Frame(8, PUT, b"\x01\x00\x00garbage").encode()
+        port.write(bad_record)
+        time.sleep(0.5)
+        replies = [f for f in Deframer().feed(port.read(4096)) if isinstance(f, Frame)]
+    codes = [(f.seq, f.body[1]) for f in replies]
+    assert (5, WireError.CRC) in codes and (6, WireError.TOO_BIG) in codes
+    assert (8, WireError.INVALID) in codes
+    assert not any(seq == 7 for seq, _ in codes)  # too short to carry a CRC: dropped silently
+    assert device.flash.read_bytes() == before
+
+
+def test_a_corrupted_byte_on_the_line_is_retried(device: VirtualDevice) -> None:
+    device.restart(corrupt_byte=5)  # damages the device's first reply
+    result = provision_device(device.port, record(), timeout=0.5)
+    assert result.state is DeviceState.LOCKED
+
+
+def test_silence_fails_clearly_within_the_timeout(device: VirtualDevice) -> None:
+    device.restart(silent=True)
+    start = time.monotonic()
+    with pytest.raises(NoAnswer, match="did not answer") as info:
+        provision_device(device.port, record(), timeout=0.3, retries=2)
+    assert time.monotonic() - start < 3
+    assert "check the cable" in str(info.value)
+    assert device.runtime()["provisioned"] == "0"
+
+
+def test_verify_detects_different_bytes(device: VirtualDevice) -> None:
+    with HookLink(device.port) as link:
+        link.put(record())
+        with pytest.raises(VerifyFailed, match="different bytes"):
+            link.verify(record(password="AAAABBBBCCCC"))
+
+
+def test_unplugged_device_is_reported_not_hung(device: VirtualDevice) -> None:
+    with HookLink(device.port, timeout=0.5, retries=1) as link:
+        link.hello()
+        device.unplug()
+        with pytest.raises(NoAnswer):
+            link.put(record())
+
+
+def _writes_of_one_provisioning(tmp_path: Path) -> int:
+    """How many flash writes a PUT plus LOCK takes (erase bytes count one each)."""
+    return 2 * (4096 + 16 + len(record().encode()) + 4)
+
+
+@settings(max_examples=12, deadline=None)
+@given(fraction=st.floats(0.0, 1.0))
+def test_power_cut_at_any_write_leaves_nothing_or_a_whole_record(
+        tmp_path_factory: pytest.TempPathFactory, fraction: float) -> None:
+    """The C tests cut power at every byte; here, at sampled bytes, through the whole stack."""
+    tmp = tmp_path_factory.mktemp("cut")
+    total = _writes_of_one_provisioning(tmp)
+    cut = 1 + int(fraction * (total - 1))
+    dev = VirtualDevice(tmp / "flash.bin", power_cut_after_write=cut).start()
+    try:
+        with pytest.raises(NoAnswer):
+            provision_device(dev.port, record(), timeout=0.4, retries=0)
+    except BaseException:
+        dev.stop()
+        raise
+    assert dev.process is not None and dev.process.wait(timeout=5) == 42  # the cut happened
+    view = dev.runtime(check_password=PASSWORD)
+    assert view["provisioned"] in ("0", "1")
+    if view["provisioned"] == "1":
+        assert view["serial"] == "SN0001" and view["password"] == "match"
+    dev.restart(power_cut_after_write=0)
+    try:
+        assert provision_device(dev.port, record()).state is DeviceState.LOCKED
+    finally:
+        dev.stop()
+
+
+def test_cli_reports_a_missing_port_plainly(key_file: Path) -> None:
+    result = subprocess.run(
+        [*credline_command(), "provision", "--port", "/dev/ttyNOPE", "--key", str(key_file),
+         "--profile", str(PROFILE), "--serial", "SN0001"],
+        env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE), capture_output=True, text=True,
+        timeout=60, check=False)
+    assert result.returncode == 1
+    assert "cannot open /dev/ttyNOPE" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,85 @@
+"""Frames and records: round trips (hypothesis) and the shared vectors the C tests also read."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from credline.framing import MAX_FRAME, Deframer, Frame, FrameError, decode
+from credline.record import Record, RecordError
+from credline.secret import Password
+
+VECTORS = Path(__file__).parent.parent / "vectors" / "protocol.txt"
+LINES = [line.split() for line in VECTORS.read_text().splitlines()
+         if line and not line.startswith("#")]
+
+
+@given(seq=st.integers(0, 255), cmd=st.integers(0, 255),
+       body=st.binary(max_size=MAX_FRAME - 7))
+def test_frames_round_trip(seq: int, cmd: int, body: bytes) -> None:
+    encoded = Frame(seq, cmd, body).encode()
+    assert encoded.count(0xC0) == 2  # END only at the ends: the body is escaped
+    assert decode(encoded[1:-1]) == Frame(seq, cmd, body)
+
+
+@given(noise=st.binary(max_size=300), body=st.binary(max_size=100))
+def test_deframer_survives_garbage_and_finds_the_frame(noise: bytes, body: bytes) -> None:
+    frames = Deframer().feed(noise + Frame(9, 3, body).encode())
+    assert frames and frames[-1] == Frame(9, 3, body)
+
+
+@given(data=st.binary(max_size=600))
+def test_decoding_garbage_raises_only_frame_errors(data: bytes) -> None:
+    try:
+        decode(data)
+    except FrameError:
+        pass
+
+
+def test_oversize_frames_are_refused() -> None:
+    with pytest.raises(FrameError, match="exceeds"):
+        Frame(1, 2, bytes(MAX_FRAME)).encode()
+
+
+ids = st.text(alphabet="0123456789ABCDEFabcdef._:-", min_size=1, max_size=64)
+
+
+@given(serial=ids, password=st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=1,
+                                    max_size=64),
+       generation=st.integers(0, 2**32 - 1), key=st.binary(min_size=8, max_size=8))
+def test_records_round_trip(serial: str, password: str, generation: int, key: bytes) -> None:
+    record = Record(serial, key.hex(), generation, password=Password(password))
+    back = Record.decode(record.encode())
+    assert (back.serial, back.key_id, back.generation) == (serial, key.hex(), generation)
+    assert back.password is not None and back.password.reveal() == password
+
+
+@given(data=st.binary(max_size=300))
+def test_record_decoder_raises_only_record_errors(data: bytes) -> None:
+    try:
+        Record.decode(data)
+    except RecordError:
+        pass
+
+
+def test_python_matches_the_shared_vectors() -> None:
+    from tests.vectors.make_protocol import PLAIN, SESSION, VERIFIER
+
+    rows = {(row[0], row[1]): row for row in LINES if len(row) >= 3}
+    assert rows[("record", "plaintext")][2] == PLAIN.encode().hex()
+    assert rows[("record", "verifier")][2] == VERIFIER.encode().hex()
+    for row in LINES:
+        if row[0] == "crc32":
+            data = b"" if row[1] == "-" else bytes.fromhex(row[1])
+            assert f"{zlib.crc32(data):08x}" == row[2]
+        if row[0] == "bad-record":
+            with pytest.raises(RecordError):
+                Record.decode(bytes.fromhex(row[2]))
+    for name, frame in SESSION:
+        request, reply = rows[("exchange", name)][2:4]
+        assert frame.encode().hex() == request
+        assert isinstance(Deframer().feed(bytes.fromhex(reply))[0], Frame)
