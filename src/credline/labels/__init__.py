@@ -45,6 +45,10 @@ class LabelSink:
                 send_to_printer(self.spec.printer, text)
         return path
 
+    def has(self, serial: str) -> bool:
+        """Whether this device's label was already written (PDF-only sheets: always False)."""
+        return (self.directory / f"{serial}.zpl").exists()
+
     @property
     def sheet_path(self) -> Path:
         return self.directory / f"{self.batch}-labels.pdf"
