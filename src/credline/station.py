@@ -174,6 +174,7 @@ class Station:
         self._fatal: BaseException | None = None
         self.passed = 0
         self.failed = 0
+        self.interrupted = False
 
     # -- the run -------------------------------------------------------------------------
 
@@ -188,6 +189,9 @@ class Station:
                     break
                 time.sleep(self.config.poll)
                 self._discover(initial=False)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.emit(BatchEvent("note", "interrupted: finishing the devices in flight"))
         finally:
             self._stop.set()
             for thread in list(self._threads.values()):
