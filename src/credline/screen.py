@@ -14,6 +14,7 @@ from typing import IO, Protocol
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -103,7 +104,12 @@ class LiveScreen:
             table.add_column(name, **kwargs)
         for row in self.model.snapshot():
             table.add_row(*_cells(row))
-        return Group(table, Text(summary_line(self.model), style="bold"))
+        parts: list[Table | Text | ProgressBar] = [table]
+        if self.model.total:
+            done = self.model.total - (self.model.remaining or 0)
+            parts.append(ProgressBar(total=self.model.total, completed=done))
+        parts.append(Text(summary_line(self.model), style="bold"))
+        return Group(*parts)
 
     def close(self) -> None:
         self._live.refresh()
