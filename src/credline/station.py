@@ -137,6 +137,7 @@ class StationConfig:
     count: int | None = None  # stop after this many PASSes (no work order)
     keep_running: bool = False  # --auto: wait for more devices until interrupted
     serial_from_device: bool = False
+    idle_exit: float | None = None  # end once every port has been quiet this long (seconds)
 
 
 @dataclass
@@ -175,6 +176,7 @@ class Station:
         self.passed = 0
         self.failed = 0
         self.interrupted = False
+        self._last_activity = time.monotonic()
 
     # -- the run -------------------------------------------------------------------------
 
@@ -242,6 +244,9 @@ class Station:
             return True
         if self.config.keep_running:
             return False
+        idle_for = time.monotonic() - self._last_activity
+        if self.config.idle_exit is not None and settled and idle_for > self.config.idle_exit:
+            return True
         if self.queue.from_device:
             return settled and bool(statuses)
         return self.queue.idle and (settled or not self.queue.unfinished)
@@ -262,7 +267,8 @@ class Station:
             notes.append(f"label sheet {sheet}")
         notes.append("batch closed" if complete else "batch left open: run again to resume")
         self.emit(BatchEvent("finished", "; ".join(notes)))
-        return complete and self.failed == 0
+        nothing_left = complete or (self.queue.from_device and not unfinished)
+        return nothing_left and self.failed == 0
 
     def _write_sheet(self) -> str | None:
         if self.labels is None:
@@ -322,9 +328,12 @@ class Station:
             self._settle(port, status, ("?", str(exc)), Phase.FAIL, None, str(exc))
             return
         self._arrive(port)  # first hello on this port: the resume sweep can count it
+        if status.last in ((hello.hardware_id, "passed"), (hello.hardware_id, "failed")):
+            return  # the device just reported stays on the port until the operator takes it
         pending = self.queue.claim_pending(hello.serial) if hello.serial else None
         if pending is not None:
-            self._run_device(port, status, lambda: self._adopt(port, link, hello, pending))
+            self._run_device(status, hello.hardware_id,
+                             lambda: self._adopt(port, link, hello, pending))
         elif hello.state is DeviceState.LOCKED:
             self._locked_device(port, status, hello)
         else:
@@ -351,7 +360,7 @@ class Station:
         serial = self._reserve_next(port, status, hello)
         if serial is not None:
             chosen = serial
-            self._run_device(port, status,
+            self._run_device(status, hello.hardware_id,
                              lambda: self._provision(port, link, hello, chosen))
 
     def _reserve_next(self, port: str, status: PortStatus, hello: DeviceHello) -> str | None:
@@ -379,7 +388,8 @@ class Station:
                     return None
                 self.emit(BatchEvent("note", f"serial {serial} skipped: {exc}"))
 
-    def _run_device(self, port: str, status: PortStatus, job: Callable[[], bool]) -> None:
+    def _run_device(self, status: PortStatus, hardware_id: str,
+                    job: Callable[[], bool]) -> None:
         with self._lock:
             status.busy = True
             status.settled = False
@@ -394,7 +404,8 @@ class Station:
             else:
                 self.failed += 1
             status.settled = True
-            status.last = None
+            status.last = (hardware_id, "passed" if ok else "failed")
+            self._last_activity = time.monotonic()
 
     def _settle(self, port: str, status: PortStatus, key: tuple[str, str], phase: Phase,
                 serial: str | None, reason: str | None) -> None:
@@ -405,6 +416,8 @@ class Station:
             status.last = key
             if phase is Phase.FAIL and not repeat:
                 self.failed += 1
+            if not repeat and phase is not Phase.WAITING:
+                self._last_activity = time.monotonic()
         if not repeat:
             self.emit(PortEvent(port, phase, serial, reason))
 

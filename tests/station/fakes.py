@@ -110,6 +110,7 @@ class Bench:
         self.lines = lines
         self.lock = threading.Lock()
         self.removed: list[FakeDevice] = []
+        self.takes_devices_off = True
 
     def connect(self, port: str) -> FakeLink:
         with self.lock:
@@ -120,6 +121,8 @@ class Bench:
 
     def operator(self, event: object) -> None:
         """Take a device off its port once the screen says PASS, FAIL or done."""
+        if not self.takes_devices_off:
+            return
         if isinstance(event, PortEvent) and event.phase in (Phase.PASS, Phase.FAIL, Phase.DONE):
             with self.lock:
                 line = self.lines.get(event.port, [])

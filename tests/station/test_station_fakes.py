@@ -36,14 +36,14 @@ def make_bench(world: World, ports: int, per_port: int) -> Bench:
 
 def run_station(bench: Bench, ledger: FakeLedger, profile: Profile, key: LocalKey,
                 serials: list[str] | None, labels: Path | None = None,
-                events: list[Event] | None = None) -> bool:
+                events: list[Event] | None = None, idle_exit: float | None = None) -> bool:
     def emit(event: Event) -> None:
         if events is not None:
             events.append(event)
         bench.operator(event)
 
     sink = LabelSink(labels, LabelSpec(), "B1") if labels else None
-    station = Station(StationConfig("B1", poll=0.001, sweep_timeout=2), profile,
+    station = Station(StationConfig("B1", poll=0.001, sweep_timeout=2, idle_exit=idle_exit), profile,
                       Deriver(key, profile.format), ledger, bench.connect,
                       PortWatcher(fixed=tuple(sorted(bench.lines))), sink, emit, serials)
     return station.run()
@@ -167,3 +167,29 @@ def test_record_digest_is_stable(master_key: LocalKey, profile: Profile) -> None
     cred = Credential("acme-cam", "SN1", deriver.password(profile.product, "SN1"),  # type: ignore[arg-type]
                       deriver.key_id, 0)
     assert record_digest(cred) == record_digest(cred)
+
+
+def test_a_device_left_on_its_port_is_not_provisioned_twice(
+        profile: Profile, master_key: LocalKey) -> None:
+    world = World()
+    bench, ledger = make_bench(world, 2, 1), FakeLedger(world)
+    bench.takes_devices_off = False
+    bench.lines["p1"][0].fault = "corrupt"
+    events: list[Event] = []
+    assert not run_station(bench, ledger, profile, master_key, ["S1", "S2", "S3"],
+                           events=events, idle_exit=0.3)
+    results = [(e.port, e.phase) for e in events
+               if isinstance(e, PortEvent) and e.phase in (Phase.PASS, Phase.FAIL, Phase.DONE)]
+    assert sorted(results) == [("p0", Phase.PASS), ("p1", Phase.FAIL)]  # PASS stays on screen
+    assert sorted(ledger.rows) == ["S1", "S2"] and bench.devices[1].puts == 1
+    assert not ledger.closed  # S3 is still to do: the batch stays open
+
+
+def test_device_reported_serials(master_key: LocalKey) -> None:
+    profile = parse_profile(PROFILE + '[device]\nserial_source = "device"\n', "d.toml")
+    world = World()
+    bench, ledger = make_bench(world, 2, 2), FakeLedger(world)
+    assert run_station(bench, ledger, profile, master_key, None)
+    assert sorted(s for s, _ in ledger.locked()) == ["hw-0-0", "hw-0-1", "hw-1-0", "hw-1-1"]
+    for device in bench.devices:
+        assert device.locked and device.record and device.record.serial == device.hardware_id
