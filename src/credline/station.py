@@ -136,7 +136,6 @@ class StationConfig:
     sweep_timeout: float = 10.0  # how long blank devices wait for every port's first hello
     count: int | None = None  # stop after this many PASSes (no work order)
     keep_running: bool = False  # --auto: wait for more devices until interrupted
-    serial_from_device: bool = False
     idle_exit: float | None = None  # end once every port has been quiet this long (seconds)
 
 
@@ -329,7 +328,9 @@ class Station:
             return
         self._arrive(port)  # first hello on this port: the resume sweep can count it
         if status.last in ((hello.hardware_id, "passed"), (hello.hardware_id, "failed")):
-            return  # the device just reported stays on the port until the operator takes it
+            with self._lock:  # the device just reported stays until the operator takes it
+                status.settled = True
+            return
         pending = self.queue.claim_pending(hello.serial) if hello.serial else None
         if pending is not None:
             self._run_device(status, hello.hardware_id,
@@ -366,7 +367,7 @@ class Station:
     def _reserve_next(self, port: str, status: PortStatus, hello: DeviceHello) -> str | None:
         """The serial for a blank device, reserved; None (and reported) when there is none."""
         while True:
-            if self.config.serial_from_device:
+            if self.queue.from_device:
                 serial: str | None = hello.hardware_id
                 self.queue.start(hello.hardware_id)
             else:
@@ -381,7 +382,7 @@ class Station:
                 return serial
             except Refused as exc:
                 self.queue.finish(serial)
-                if self.config.serial_from_device:
+                if self.queue.from_device:
                     self._settle(port, status, (hello.hardware_id, "taken"), Phase.FAIL,
                                  serial, f"the device's serial {serial} is already "
                                  f"registered ({exc}): set it aside")
@@ -403,7 +404,7 @@ class Station:
                 self.passed += 1
             else:
                 self.failed += 1
-            status.settled = True
+            status.settled = False  # settled once the next look finds nothing to do
             status.last = (hardware_id, "passed" if ok else "failed")
             self._last_activity = time.monotonic()
 

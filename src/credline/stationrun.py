@@ -88,8 +88,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     connect = stationwiring.connector(profile)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
-                           keep_running=options.auto,
-                           serial_from_device=serials is None)
+                           keep_running=options.auto)
     built.station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
                             serials)
     return built

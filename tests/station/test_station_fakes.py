@@ -43,8 +43,8 @@ def run_station(bench: Bench, ledger: FakeLedger, profile: Profile, key: LocalKe
         bench.operator(event)
 
     sink = LabelSink(labels, LabelSpec(), "B1") if labels else None
-    station = Station(StationConfig("B1", poll=0.001, sweep_timeout=2, idle_exit=idle_exit), profile,
-                      Deriver(key, profile.format), ledger, bench.connect,
+    config = StationConfig("B1", poll=0.001, sweep_timeout=2, idle_exit=idle_exit)
+    station = Station(config, profile, Deriver(key, profile.format), ledger, bench.connect,
                       PortWatcher(fixed=tuple(sorted(bench.lines))), sink, emit, serials)
     return station.run()
 
