@@ -37,6 +37,7 @@ class StationOptions:
     operator: str = ""
     label_dir: Path | None = None
     count: int | None = None
+    idle_exit: float | None = None
     poll: float = 0.2
 
 
@@ -88,7 +89,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     connect = stationwiring.connector(profile)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
-                           keep_running=options.auto)
+                           keep_running=options.auto, idle_exit=options.idle_exit)
     built.station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
                             serials)
     return built

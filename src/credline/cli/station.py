@@ -53,11 +53,14 @@ def station() -> None:
 @click.option("--labels", "label_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Where label files go (default labels/<batch>).")
 @click.option("--count", type=click.IntRange(1), help="Stop after this many devices passed.")
+@click.option("--idle-exit", type=click.FloatRange(0), metavar="SECONDS",
+              help="End the run once every port has been quiet this long (for unattended "
+                   "runs; the batch stays open if work is left).")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
 def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
         patterns: tuple[str, ...], auto: bool, work_order: Path | None, registry_url: str,
         log_path: Path, station_key: Path | None, operator: str, label_dir: Path | None,
-        count: int | None, plain: bool) -> None:
+        count: int | None, idle_exit: float | None, plain: bool) -> None:
     """Provision a batch: every device on every port, in parallel, resumable.
 
     For each device: HELLO, pick its serial, reserve it, derive its password, check it
@@ -80,7 +83,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     options = StationOptions(batch=batch, ports=ports, patterns=patterns, auto=auto,
                              work_order=work_order, registry_url=registry_url,
                              log_path=log_path, station_key=station_key, operator=operator,
-                             label_dir=label_dir, count=count)
+                             label_dir=label_dir, count=count, idle_exit=idle_exit)
     screen = open_screen(batch, sys.stdout, plain=True if plain else None)
     try:
         built = build_station(profile, load_key(key_ref), options, screen)
