@@ -25,7 +25,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "device": {"transport": str, "serial_source": str, "baud": int, "timeout": (int, float),
                "retries": int, "verifier_iterations": int},
     "label": {"template": str, "format": str, "printer": str, "width_mm": (int, float),
-              "height_mm": (int, float), "dpi": int},
+              "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str},
     "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
                    "place": str, "product_type": str},
 }

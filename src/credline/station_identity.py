@@ -6,6 +6,7 @@ Never writes the private key unwrapped; never prints it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,13 +34,21 @@ def enroll(out: Path, station_id: str, passphrase: str, registry: object | None 
     return key
 
 
+def station_passphrase(path: Path, *, confirm: bool = False) -> str:
+    """``CREDLINE_STATION_PASSPHRASE``, else ``CREDLINE_PASSPHRASE``, else a prompt."""
+    value = os.environ.get("CREDLINE_STATION_PASSPHRASE")
+    if value is not None:
+        return value
+    return keyfile.passphrase_from_env_or_prompt(str(path), confirm=confirm)
+
+
 def load_station_key(path: Path, passphrase: str | None = None) -> tuple[str, Ed25519PrivateKey]:
     """(station id, private key) from a station key file."""
     import json
 
     data = keyfile.read_file(path)
     if passphrase is None:
-        passphrase = keyfile.passphrase_from_env_or_prompt(str(path))
+        passphrase = station_passphrase(path)
     raw = keyfile.unwrap(data, passphrase, str(path), kind=KIND)
     try:
         station_id = str(json.loads(data)["label"])

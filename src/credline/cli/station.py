@@ -1,25 +1,105 @@
-"""``credline station``: station identity (and, with the station, ``run``)."""
+"""``credline station``: run a provisioning station over serial ports."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from credline.keystore import keyfile
-from credline.registry import open_registry
-from credline.station_identity import enroll
+from credline.cli._common import key_option, load_key
+from credline.errors import BadInput, CheckFailed
+from credline.ids import ProductId
+from credline.profiles import load_profile
+from credline.screen import open_screen
+from credline.stationrun import StationOptions, build_station
 
 
 @click.group("station")
 def station() -> None:
-    """Provisioning station commands.
+    """Provisioning station: identity and runs.
 
     \b
     Example:
-      credline station enroll --out station1.key --station-id line1-st1 \\
-          --registry sqlite:///factory.db
+      credline station run --profile factory/profiles/acme-cam.toml --key line1.key \\
+          --batch 2026-11-A --serials order.txt --ports-from '/dev/credline/*'
     """
+
+
+@station.command("run")
+@click.option("--profile", "profile_path", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="Product profile TOML.")
+@key_option
+@click.option("--batch", required=True, help="Batch id (resumes it if it exists).")
+@click.option("--port", "ports", multiple=True, metavar="PORT",
+              help="A serial port or pyserial URL (repeatable).")
+@click.option("--ports-from", "patterns", multiple=True, metavar="GLOB",
+              help="Ports matching this glob, watched as they come and go (repeatable), "
+                   "e.g. '/dev/credline/*' or '/tmp/credline-sim/*'.")
+@click.option("--auto", is_flag=True,
+              help="Also take USB-serial adapters as they are plugged in; run until Ctrl-C.")
+@click.option("--serials", "work_order", type=click.Path(path_type=Path, dir_okay=False),
+              help="Work order: serials in the order to use them (else each device's own "
+                   "serial, if the profile's [device] serial_source says so).")
+@click.option("--registry", "registry_url", default="sqlite:///credline.db", show_default=True,
+              help="Registry URL (sqlite:///FILE or postgresql://...).")
+@click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("provenance.jsonl"), show_default=True,
+              help="Provenance log (JSON Lines, appended).")
+@click.option("--station-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="This station's identity from 'credline station enroll' (passphrase from "
+                   "CREDLINE_STATION_PASSPHRASE); default station.key next to the log.")
+@click.option("--operator", default="", help="Operator name for the log.")
+@click.option("--labels", "label_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Where label files go (default labels/<batch>).")
+@click.option("--count", type=click.IntRange(1), help="Stop after this many devices passed.")
+@click.option("--idle-exit", type=click.FloatRange(0), metavar="SECONDS",
+              help="End the run once every port has been quiet this long (for unattended "
+                   "runs; the batch stays open if work is left).")
+@click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
+        patterns: tuple[str, ...], auto: bool, work_order: Path | None, registry_url: str,
+        log_path: Path, station_key: Path | None, operator: str, label_dir: Path | None,
+        count: int | None, idle_exit: float | None, plain: bool) -> None:
+    """Provision a batch: every device on every port, in parallel, resumable.
+
+    For each device: HELLO, pick its serial, reserve it, derive its password, check it
+    against the profile, write, verify, lock, commit to the registry and the signed log,
+    print its label. Kill it at any moment and run the same command again: it carries on.
+    Exit 0 when the batch is complete and every device passed, 1 when devices failed or
+    work is left, 2 for bad input.
+
+    \b
+    Examples:
+      credline station run --profile acme-cam.toml --key line1.key --batch B42 \\
+          --serials order-42.txt --port /dev/ttyUSB0 --port /dev/ttyUSB1
+      credline station run --profile acme-cam.toml --key line1.key --batch B43 \\
+          --serials order-43.txt --auto
+    """
+    if not (ports or patterns or auto):
+        raise BadInput("give at least one --port, --ports-from GLOB or --auto")
+    ProductId(batch, origin="--batch")  # the same rule as ids: it names files and rows
+    profile = load_profile(profile_path)
+    options = StationOptions(batch=batch, ports=ports, patterns=patterns, auto=auto,
+                             work_order=work_order, registry_url=registry_url,
+                             log_path=log_path, station_key=station_key, operator=operator,
+                             label_dir=label_dir, count=count, idle_exit=idle_exit)
+    screen = open_screen(batch, sys.stdout, plain=True if plain else None)
+    try:
+        built = build_station(profile, load_key(key_ref), options, screen)
+        try:
+            complete = built.station.run()
+        finally:
+            built.close()
+    finally:
+        screen.close()
+    st = built.station
+    if st.interrupted:
+        raise CheckFailed(f"interrupted: batch {batch} left open, {st.passed} passed; run the "
+                          "same command to carry on")
+    if not complete:
+        raise CheckFailed(f"batch {batch} not complete: {st.passed} passed, {st.failed} "
+                          "failed (see above); run the same command to carry on")
 
 
 @station.command("enroll")
@@ -27,19 +107,22 @@ def station() -> None:
               help="The station key file to create (Ed25519, passphrase-wrapped).")
 @click.option("--station-id", required=True, help="This station's name, e.g. line1-st1.")
 @click.option("--registry", "url", required=True, help="Registry URL to enrol the key in.")
-def station_enroll(out: Path, station_id: str, url: str) -> None:
+def enroll_command(out: Path, station_id: str, url: str) -> None:
     """Create this station's signing key and enrol its public key in the registry.
 
     Every provenance log entry the station writes is signed with this key; `audit verify`
     checks the signatures against the enrolled public key. The passphrase comes from
-    CREDLINE_PASSPHRASE or a prompt.
+    CREDLINE_STATION_PASSPHRASE (else CREDLINE_PASSPHRASE) or a prompt.
 
     \b
     Example:
       credline station enroll --out station1.key --station-id line1-st1 \\
           --registry sqlite:///factory.db
     """
-    passphrase = keyfile.passphrase_from_env_or_prompt(str(out), confirm=True)
+    from credline.registry import open_registry
+    from credline.station_identity import enroll, station_passphrase
+
+    passphrase = station_passphrase(out, confirm=True)
     with open_registry(url) as reg:
         enroll(out, station_id, passphrase, reg)
     click.echo(f"station {station_id} enrolled; key in {out}")

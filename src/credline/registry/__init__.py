@@ -340,6 +340,17 @@ class Registry:
     def mark_failed(self, product: str, serial: str, reason: str) -> None:
         self._move(product, serial, "failed", reason)
 
+    def release(self, batch_id: str, product: str, serial: str) -> None:
+        """Free a serial this batch reserved but never wrote (the device went away first)."""
+        with self._tx() as conn:
+            done = conn.execute(s.devices.delete().where(
+                s.devices.c.product == product, s.devices.c.serial == serial,
+                s.devices.c.batch_id == batch_id, s.devices.c.state == "reserved"))
+            if done.rowcount != 1:
+                raise IllegalTransition(f"serial {serial!r} of {product} is not reserved by "
+                                        f"batch {batch_id!r}; it cannot be released")
+            self._event(conn, batch_id, product, serial, "released", "")
+
     def retry(self, product: str, serial: str) -> None:
         """Put a failed device back to reserved (same batch), keeping its fingerprint."""
         with self._tx() as conn:

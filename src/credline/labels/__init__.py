@@ -1,0 +1,64 @@
+"""Device labels: the serial, the password grouped for reading, and a QR code holding both.
+
+:mod:`~credline.labels.model` builds a :class:`Label` from a profile and a password;
+:mod:`~credline.labels.zpl` renders ZPL for Zebra printers, :mod:`~credline.labels.pdf` a PDF
+sheet for office printers; :mod:`~credline.labels.output` writes them owner-only or sends
+them to a printer. :class:`LabelSink` is what the station uses: one call per device.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from credline.labels import pdf, zpl
+from credline.labels.model import Label, LabelFormat, LabelSpec, make_label, spec_from_profile
+from credline.labels.output import send_to_printer, write_private
+
+__all__ = ["Label", "LabelFormat", "LabelSink", "LabelSpec", "make_label", "spec_from_profile"]
+
+
+class LabelSink:
+    """Writes one ZPL file per device (and sends it to the printer), and the PDF sheet.
+
+    Thread-safe: station workers call :meth:`emit` concurrently. ZPL files are named
+    ``<serial>.zpl`` in ``directory``; the sheet is ``<batch>-labels.pdf``.
+    """
+
+    def __init__(self, directory: Path, spec: LabelSpec, batch: str) -> None:
+        self.directory = directory
+        self.spec = spec
+        self.batch = batch
+        self._lock = threading.Lock()
+        zpl.check_template(spec.template or zpl.DEFAULT_TEMPLATE)
+
+    def emit(self, label: Label) -> Path | None:
+        """Write (and print) one device's label; returns the ZPL file, if one was written."""
+        if self.spec.format is LabelFormat.PDF:
+            return None
+        text = zpl.render(label, self.spec)
+        path = self.directory / f"{label.serial}.zpl"
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_private(path, text.encode("utf-8"))
+            if self.spec.printer:
+                send_to_printer(self.spec.printer, text)
+        return path
+
+    def has(self, serial: str) -> bool:
+        """Whether this device's label was already written (PDF-only sheets: always False)."""
+        return (self.directory / f"{serial}.zpl").exists()
+
+    @property
+    def sheet_path(self) -> Path:
+        return self.directory / f"{self.batch}-labels.pdf"
+
+    def write_sheet(self, labels: list[Label]) -> Path | None:
+        """The PDF sheet of ``labels`` (the whole batch so far), unless the profile says ZPL."""
+        if self.spec.format is LabelFormat.ZPL:
+            return None
+        data = pdf.render_sheet(labels, self.spec, title=f"credline labels, batch {self.batch}")
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_private(self.sheet_path, data)
+        return self.sheet_path

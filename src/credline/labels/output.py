@@ -1,0 +1,79 @@
+"""Where labels go: owner-only files, a printer device, or a network Zebra printer.
+
+Label files carry passwords, so every file is created 0600 and written whole or not at all
+(a temporary sibling, fsync, rename). A printer is a character device or FIFO path (for
+example ``/dev/usb/lp0``) written in place, or ``tcp://host:9100`` (a Zebra's raw port).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from credline.errors import BadInput, CredlineError
+
+PRINTER_TIMEOUT = 10.0
+
+
+class PrinterError(CredlineError):
+    """The label printer could not be reached or refused the label."""
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, owner-only (0600)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot create label file: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise BadInput(f"{path}: cannot write label file: {exc.strerror}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def send_to_printer(printer: str, zpl: str) -> None:
+    """Send one label to a printer: ``tcp://host[:port]`` or a device/FIFO path."""
+    data = zpl.encode("utf-8")
+    if printer.startswith("tcp://"):
+        parts = urlsplit(printer)
+        host, port = parts.hostname or "", parts.port or 9100
+        try:
+            with socket.create_connection((host, port), timeout=PRINTER_TIMEOUT) as conn:
+                conn.sendall(data)
+        except OSError as exc:
+            raise PrinterError(f"label printer {printer} did not take the label: "
+                               f"{exc.strerror or exc}", hint="check it is on and online") from None
+        return
+    path = Path(printer)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise PrinterError(f"label printer {printer} not found: {exc.strerror}",
+                           hint="check the printer cable and the profile's [label] printer"
+                           ) from None
+    if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        raise PrinterError(f"label printer {printer} is not a device or FIFO; to collect "
+                           "label files give a label directory instead")
+    try:
+        with path.open("wb", buffering=0) as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise PrinterError(f"label printer {printer} refused the label: {exc.strerror}",
+                           hint="check paper and ribbon") from None

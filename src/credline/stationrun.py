@@ -1,0 +1,95 @@
+"""Assembling a station from what an operator gives: profile, key, registry, log, ports.
+
+:func:`build_station` is what ``credline station run`` and ``credline demo`` call, and what a
+factory's own script can call: it validates every input (work order, label template,
+registry, station identity) before any device is touched, then wires the serial transport,
+the registry + provenance ledger, the labels and the screen into a
+:class:`~credline.station.Station`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from credline.derive import Deriver
+from credline.errors import ProfileError
+from credline.keystore.base import MasterKey
+from credline.labels import LabelSink, spec_from_profile
+from credline.policy import Profile
+from credline.ports import PortWatcher
+from credline.progress import Event
+from credline.serials import read_serials
+from credline.station import Station, StationConfig
+
+
+@dataclass
+class StationOptions:
+    batch: str
+    ports: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    auto: bool = False
+    work_order: Path | None = None
+    registry_url: str = "sqlite:///credline.db"
+    log_path: Path = Path("provenance.jsonl")
+    station_key: Path | None = None
+    operator: str = ""
+    label_dir: Path | None = None
+    count: int | None = None
+    idle_exit: float | None = None
+    poll: float = 0.2
+
+
+@dataclass
+class BuiltStation:
+    station: Station
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+def serial_source(profile: Profile) -> str:
+    """``work-order`` (serials from --serials) or ``device`` (the serial the device reports)."""
+    source = str(profile.section("device").get("serial_source", "work-order"))
+    if source not in ("work-order", "device"):
+        raise ProfileError(f"{profile.source}: [device] serial_source = {source!r}: must be "
+                           "'work-order' or 'device'")
+    return source
+
+
+def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
+    """The work order's serials, all validated (malformed or repeated: BadInput, by line)."""
+    source = serial_source(profile)
+    if source == "device":
+        if path is not None:
+            raise ProfileError(f"{profile.source}: [device] serial_source = 'device', but a "
+                               "work order was given: use one or the other")
+        return None
+    if path is None:
+        raise ProfileError(f"{profile.source}: serials come from a work order: give --serials "
+                           "FILE (or set [device] serial_source = 'device')")
+    return [serial for _, serial in read_serials(path)]
+
+
+def build_station(profile: Profile, key: MasterKey, options: StationOptions,
+                  emit: Callable[[Event], None]) -> BuiltStation:
+    """A ready station; raises before touching anything if an input is wrong."""
+    from credline import stationwiring
+
+    serials = load_work_order(profile, options.work_order)
+    spec = spec_from_profile(profile)
+    label_dir = options.label_dir or Path("labels") / options.batch
+    labels = LabelSink(label_dir, spec, options.batch)
+    deriver = Deriver(key, profile.format)
+    built = BuiltStation(station=None)  # type: ignore[arg-type]
+    ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
+    connect = stationwiring.connector(profile)
+    watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
+    config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
+                           keep_running=options.auto, idle_exit=options.idle_exit)
+    built.station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
+                            serials)
+    return built
