@@ -1,53 +1,45 @@
-"""``credline demo``: the README's first command (interim: derivation only)."""
+"""``credline demo``: the README's first command."""
 
 from __future__ import annotations
 
-import csv
-import os
 from pathlib import Path
 
 import click
 
-from credline.batch import derive_file
-from credline.derive import Deriver
-from credline.encoding import group
-from credline.keystore import keyfile
-from credline.policy import PasswordFormat
-
-DEMO_PASSPHRASE = "DEMO-ONLY-not-for-production"  # noqa: S105 - the demo key is public by design
+from credline.demo import run_demo
+from credline.errors import CheckFailed
 
 
 @click.command("demo")
-@click.option("--count", type=click.IntRange(1, 1_000_000), default=16, show_default=True)
+@click.option("--count", type=click.IntRange(1, 64), default=16, show_default=True,
+              help="How many virtual devices.")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("demo"), show_default=True)
-def demo(count: int, workdir: Path) -> None:
-    """Run credline end to end on a DEMO key and show the result.
+              default=Path("demo"), show_default=True,
+              help="Where the DEMO key, registry, log, labels and flash files go.")
+@click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+def demo(count: int, workdir: Path, plain: bool) -> None:
+    """Provision a batch of virtual devices end to end, then verify the provenance log.
 
-    Creates a DEMO master key (passphrase-wrapped, clearly marked DEMO), derives passwords
-    for a sample batch of serials and prints a few rows.
+    Starts COUNT virtual devices (the real C hook on pseudo-terminals), creates a DEMO key and
+    a DEMO station identity, runs the station with a SQLite registry, checks the signed log
+    against the registry, and prints a summary with where the labels and the log are.
+    Everything it makes is marked DEMO and public: never use it for products.
 
     \b
     Example:
       credline demo --count 16 --workdir /tmp/credline-demo
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    key_path = workdir / "DEMO-master.key"
-    if key_path.exists():
-        key = keyfile.load(key_path, DEMO_PASSPHRASE)
-    else:
-        key = keyfile.create(key_path, os.urandom(32), DEMO_PASSPHRASE)
-    serials = workdir / "DEMO-serials.txt"
-    serials.write_text("".join(f"DEMO{i:06d}\n" for i in range(1, count + 1)))
-    out = workdir / "DEMO-batch.csv"
-    deriver = Deriver(key, PasswordFormat.default())
-    rows = derive_file(deriver, "demo-product", serials, out)
-    click.echo(f"DEMO key {key.key_id} in {key_path}")
-    click.echo(f"derived {rows} passwords into {out}; the first few:")
-    with out.open() as handle:
-        for _, row in zip(range(5), csv.DictReader(handle), strict=False):
-            click.echo(f"  {row['serial']}  {group(row['password'], 4)}  "
-                       f"fingerprint {row['fingerprint'][:16]}…")
+    result = run_demo(count, workdir, plain=True if plain else None)
+    status = "  ".join(f"{state} {n}" for state, n in result.status.items() if n)
+    click.echo("")
+    click.echo(f"DEMO batch: {result.passed} of {result.devices} devices provisioned, "
+               f"{result.failed} failed, in {result.seconds:.1f} s")
+    click.echo(f"  registry   {result.registry}  ({status})")
+    click.echo(f"  log        {result.log}  audit: {result.audit.summary()}")
+    click.echo(f"  labels     {result.labels}/  (ZPL per device, PDF sheet; owner-only files)")
+    click.echo(f"  key id     {result.key_id} (DEMO key, public: never for products)")
+    if not result.audit.ok or result.passed != result.devices:
+        raise CheckFailed("the demo did not provision and verify every device")
 
 
 COMMANDS = [demo]
