@@ -46,8 +46,9 @@ class RegistryLedger:
     """Registry rows and signed log entries for one batch, one station."""
 
     def __init__(self, registry: Registry, log: ProvenanceLog, batch: str, product: str,
-                 station_id: str, operator: str) -> None:
+                 station_id: str, operator: str, *, closed: bool = False) -> None:
         self.registry = registry
+        self.closed = closed  # a rerun of a finished batch: nothing may be added to it
         self.log = log
         self.batch = batch
         self.product = product
@@ -68,6 +69,8 @@ class RegistryLedger:
         return pending, [d.serial for d in devices if d.state == "locked"]
 
     def reserve(self, serial: str, port: str, hardware_id: str) -> None:
+        if self.closed:
+            raise Refused(f"batch {self.batch} is closed: start a new batch for more devices")
         with self._lock:
             try:
                 device = self.registry.reserve(self.batch, self.product, serial,
@@ -126,8 +129,9 @@ class RegistryLedger:
 
     def finish(self, complete: bool) -> None:
         with self._lock:
-            if complete:
+            if complete and not self.closed:
                 self.log.checkpoint(self.batch, self.registry)
+                self.closed = True
 
 
 def open_ledger(profile: Profile, key_id: str, options: StationOptions,
@@ -141,13 +145,14 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     registry = open_registry(options.registry_url)
     closers.append(registry.close)
     check_enrolled(registry, station_id, signer)
-    registry.open_batch(options.batch, profile.product, key_id, profile.source, station_id)
+    state = registry.open_batch(options.batch, profile.product, key_id, profile.source,
+                                station_id, allow_closed=True)
     log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
     log.append("station.started", batch=options.batch, product=profile.product,
                key_id=key_id, profile=profile.source, operator=options.operator,
                firmware=str(profile.section("product").get("firmware", "")))
     return RegistryLedger(registry, log, options.batch, profile.product, station_id,
-                          options.operator)
+                          options.operator, closed=state == "closed")
 
 
 class HookDevice:

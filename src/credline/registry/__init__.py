@@ -193,8 +193,12 @@ class Registry:
             return {row.station_id: bytes.fromhex(row.public_key) for row in rows}
 
     def open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
-                   station_id: str) -> None:
-        """Open a batch (idempotent for the same product and key; resuming is allowed)."""
+                   station_id: str, *, allow_closed: bool = False) -> str:
+        """Open a batch (idempotent for the same product and key; resuming is allowed).
+
+        Returns its state, ``open`` or (with ``allow_closed``, for a rerun of a finished
+        batch) ``closed``.
+        """
         with self._tx() as conn:
             if conn.execute(select(s.products.c.product).where(
                     s.products.c.product == product)).first() is None:
@@ -217,8 +221,11 @@ class Registry:
                                f"with key {row.key_id}; it cannot be reused for {product!r} "
                                f"with key {key_id}")
             elif row.state == "closed":
+                if allow_closed:
+                    return "closed"
                 raise BadInput(f"batch {batch_id!r} was closed on {row.closed_at:%Y-%m-%d}; "
                                "open a new batch")
+        return "open"
 
     def close_batch(self, batch_id: str, entries: int, head_hash: str) -> None:
         """Close a batch, recording the provenance checkpoint (entry count and head hash)."""
