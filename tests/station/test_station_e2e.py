@@ -150,7 +150,8 @@ def test_32_devices_on_8_ports(station_env: dict[str, Path]) -> None:
                               emit)  # type: ignore[arg-type]
         try:
             complete = built.station.run()
-            assert complete is True, "\n".join(str(e)[:240] for e in events if "FAIL" in str(e) or "Batch" in str(e))
+            failures = [str(e)[:240] for e in events if "FAIL" in str(e) or "Batch" in str(e)]
+            assert complete is True, "\n".join(failures)
         finally:
             built.close()
         assert built.station.passed == 32 and built.station.failed == 0
