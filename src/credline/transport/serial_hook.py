@@ -122,7 +122,8 @@ class HookLink:
         problem = "no answer"
         while time.monotonic() < deadline:
             try:
-                data = self._serial.read(256)
+                # Return as soon as anything arrives (a fixed size would wait out the timeout).
+                data = self._serial.read(max(1, self._serial.in_waiting))
             except (serial.SerialException, OSError):
                 raise NoAnswer(f"device on {self.port} went away",
                                hint="check the cable and power") from None
