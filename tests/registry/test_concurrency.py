@@ -57,7 +57,7 @@ def test_racing_stations_never_duplicate_or_lose_a_device(shared_url: str) -> No
              for i in range(WORKERS)]
     for proc in procs:
         proc.start()
-    results = [queue.get(timeout=120) for _ in procs]
+    results = [queue.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=60)
         assert proc.exitcode == 0

@@ -197,8 +197,20 @@ class Registry:
         """Open a batch (idempotent for the same product and key; resuming is allowed).
 
         Returns its state, ``open`` or (with ``allow_closed``, for a rerun of a finished
-        batch) ``closed``.
+        batch) ``closed``. Stations opening batches of a new product at the same moment race
+        to insert the product and key rows; the loser's transaction is simply run again.
         """
+        for attempt in range(3):
+            try:
+                return self._open_batch(batch_id, product, key_id, profile_id, station_id,
+                                        allow_closed)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
+                    station_id: str, allow_closed: bool) -> str:
         with self._tx() as conn:
             if conn.execute(select(s.products.c.product).where(
                     s.products.c.product == product)).first() is None:
