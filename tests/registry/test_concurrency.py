@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from credline.registry import SerialTaken, open_registry
-from tests.registry.conftest import postgres_schema_url
 
 WORKERS = 4
 SERIALS = [f"SN{i:03d}" for i in range(40)]
@@ -41,15 +36,8 @@ def _station(url: str, index: int, queue: multiprocessing.Queue) -> None:  # typ
     queue.put((station, won, lost))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-    else:
-        yield from postgres_schema_url()
-
-
-def test_racing_stations_never_duplicate_or_lose_a_device(shared_url: str) -> None:
+def test_racing_stations_never_duplicate_or_lose_a_device(registry_url: str) -> None:
+    shared_url = registry_url  # one database (SQLite file or PostgreSQL schema) for all
     open_registry(shared_url).close()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
