@@ -179,21 +179,26 @@ def test_parallel_and_serial_reports_agree(monkeypatch, profile):
     assert serial.rules_fired() == {"duplicate", "guessable", "public-info", "policy"}
 
 
-def test_registry_unavailable_and_key_without_registry(qa_cli, tmp_path, monkeypatch):
-    import importlib
+def test_registry_on_a_real_database(qa_cli, tmp_path):
+    from credline.registry import open_registry
 
-    path = write_csv(tmp_path / "b.csv", derived(20))
-    real = importlib.import_module
-
-    def no_registry(name: str, *args: object) -> object:
-        if name == "credline.registry":
-            raise ImportError(name)
-        return real(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", no_registry)
-    result = qa_cli("batch", "check", str(path), "--product", "acme-cam",
-                 "--registry", "sqlite:///r.db")
-    assert result.exit_code == 2 and "no registry support" in result.stderr
+    batch = derived(20)
+    assert batch.fingerprints is not None
+    path = write_csv(tmp_path / "b.csv", batch, {"fingerprint": batch.fingerprints})
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_registry(url) as reg:  # an earlier batch already holds serial 3's password
+        reg.open_batch("OLD", "acme-cam", "e98c6960947e8461", "p", "st0")
+        reg.reserve("OLD", "acme-cam", "OLD-1", "st0")
+        reg.assign_fingerprint("OLD", "acme-cam", "OLD-1", lambda g: batch.fingerprints[3])
+    result = qa_cli("batch", "check", str(path), "--product", "acme-cam", "--registry", url,
+                    "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [v["serials"] for v in report["violations"] if v["rule"] == "duplicate"] == \
+        [[batch.serials[3]]]
+    missing = qa_cli("batch", "check", str(path), "--product", "acme-cam",
+                     "--registry", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert missing.exit_code == 2 and "not a credline registry" in missing.stderr
     result = qa_cli("batch", "check", str(path), "--key", "k.key")
     assert result.exit_code == 2 and "--key only" in result.stderr
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,14 +18,11 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 def registered_fingerprints(url: str, product: str) -> Registered:
-    """The registry's fingerprints for ``product`` (imported lazily: the registry is optional)."""
-    try:
-        registry = importlib.import_module("credline.registry")
-    except ImportError:
-        raise BadInput(f"--registry {url}: this installation of credline has no registry "
-                       "support (credline.registry is missing)") from None
-    fingerprints: Callable[[str], Registered] = registry.open_registry(url).fingerprints
-    return fingerprints(product)
+    """Every (serial, fingerprint) the registry holds for ``product``, read once."""
+    from credline.registry import open_registry
+
+    with open_registry(url, create=False) as registry:
+        return list(registry.fingerprints(product))
 
 
 @click.group("batch")
