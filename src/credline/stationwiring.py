@@ -46,21 +46,27 @@ class RegistryLedger:
     """Registry rows and signed log entries for one batch, one station."""
 
     def __init__(self, registry: Registry, log: ProvenanceLog, batch: str, product: str,
-                 station_id: str, operator: str, *, closed: bool = False) -> None:
+                 key_id: str, station_id: str, operator: str, *, closed: bool = False) -> None:
         self.registry = registry
+        self.key_id = key_id  # the batch's key (open_batch refuses any other)
         self.closed = closed  # a rerun of a finished batch: nothing may be added to it
         self.log = log
         self.batch = batch
         self.product = product
         self.station_id = station_id
         self.operator = operator
-        self._lock = threading.Lock()  # one writer to the log at a time, in order
+        # One writer to the log at a time, in order. Registry moves happen outside it:
+        # SQLite and PostgreSQL order their own transactions, and the write-ahead rule
+        # (log entry, then registry move) is per device, so ports overlap their fsyncs.
+        self._lock = threading.Lock()
+        self._assigned: dict[str, tuple[int, str]] = {}  # serial -> generation, fingerprint
 
     def _record(self, event: str, serial: str | None = None, **fields: object) -> None:
         if serial is not None:
             fields["serial"] = serial
-        self.log.append(event, batch=self.batch, product=self.product,
-                        operator=self.operator, **fields)
+        with self._lock:
+            self.log.append(event, batch=self.batch, product=self.product,
+                            operator=self.operator, **fields)
 
     def resume(self) -> tuple[list[Pending], list[str]]:
         devices = self.registry.devices(self.batch)
@@ -71,51 +77,55 @@ class RegistryLedger:
     def reserve(self, serial: str, port: str, hardware_id: str) -> None:
         if self.closed:
             raise Refused(f"batch {self.batch} is closed: start a new batch for more devices")
-        with self._lock:
-            try:
-                device = self.registry.reserve(self.batch, self.product, serial,
-                                               self.station_id, port)
-            except SerialTaken as exc:
-                raise Refused(str(exc)) from None
-            if device.state != "reserved":
-                raise Refused(f"serial {serial!r} is already {device.state} in batch "
-                              f"{self.batch}")
-            self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
+        try:
+            device = self.registry.reserve(self.batch, self.product, serial, self.station_id,
+                                           port)
+        except SerialTaken as exc:
+            raise Refused(str(exc)) from None
+        if device.state != "reserved":
+            raise Refused(f"serial {serial!r} is already {device.state} in batch {self.batch}")
+        self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
 
     def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
-        return self.registry.assign_fingerprint(self.batch, self.product, serial,
-                                                fingerprint_at)
+        assigned = self.registry.assign_fingerprint(self.batch, self.product, serial,
+                                                    fingerprint_at)
+        self._assigned[serial] = assigned
+        return assigned
 
     def release(self, serial: str, port: str, reason: str) -> None:
-        with self._lock:
-            self._record("device.released", serial, port=port, reason=reason)
-            self.registry.release(self.batch, self.product, serial)
+        self._record("device.released", serial, port=port, reason=reason)
+        self.registry.release(self.batch, self.product, serial)
 
     def advance(self, serial: str, state: str, port: str, **fields: object) -> None:
-        with self._lock:
+        if serial in self._assigned:
+            key_id: str | None = self.key_id
+            generation: int | None
+            fingerprint: str | None
+            generation, fingerprint = self._assigned[serial]
+        else:  # a device resumed from an earlier run: the registry has what it was given
             device = self.registry.device(self.product, serial)
-            self._record(f"device.{state}", serial, port=port,
-                         key_id=device.key_id if device else None,
-                         generation=device.generation if device else None,
-                         fingerprint=device.fingerprint if device else None, **{
-                             k: v for k, v in fields.items()
-                             if k not in ("generation", "fingerprint")})
-            move = {"written": self.registry.mark_written,
-                    "verified": self.registry.mark_verified,
-                    "locked": self.registry.mark_locked}[state]
-            try:
-                move(self.product, serial)
-            except IllegalTransition:
-                current = self.registry.device(self.product, serial)
-                if current is None or current.state != state:
-                    raise
+            key_id = device.key_id if device else None
+            generation = device.generation if device else None
+            fingerprint = device.fingerprint if device else None
+        self._record(f"device.{state}", serial, port=port, key_id=key_id,
+                     generation=generation, fingerprint=fingerprint, **{
+                         k: v for k, v in fields.items()
+                         if k not in ("generation", "fingerprint")})
+        move = {"written": self.registry.mark_written,
+                "verified": self.registry.mark_verified,
+                "locked": self.registry.mark_locked}[state]
+        try:
+            move(self.product, serial)
+        except IllegalTransition:
+            current = self.registry.device(self.product, serial)
+            if current is None or current.state != state:
+                raise
 
     def fail(self, serial: str, port: str, reason: str) -> None:
-        with self._lock:
-            self._record("device.failed", serial, port=port, reason=reason)
-            # Already failed or locked: the log entry says what happened.
-            with contextlib.suppress(IllegalTransition):
-                self.registry.mark_failed(self.product, serial, reason)
+        self._record("device.failed", serial, port=port, reason=reason)
+        # Already failed or locked: the log entry says what happened.
+        with contextlib.suppress(IllegalTransition):
+            self.registry.mark_failed(self.product, serial, reason)
 
     def owner(self, serial: str) -> str | None:
         device = self.registry.device(self.product, serial)
@@ -151,7 +161,7 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     log.append("station.started", batch=options.batch, product=profile.product,
                key_id=key_id, profile=profile.source, operator=options.operator,
                firmware=str(profile.section("product").get("firmware", "")))
-    return RegistryLedger(registry, log, options.batch, profile.product, station_id,
+    return RegistryLedger(registry, log, options.batch, profile.product, key_id, station_id,
                           options.operator, closed=state == "closed")
 
 
