@@ -324,7 +324,9 @@ class Station:
             hello = link.hello()
         except DeviceFault as exc:
             self._arrive(port)
-            self._settle(port, status, ("?", str(exc)), Phase.FAIL, None, str(exc))
+            # Keyed by what happened, not the message: noise on the line garbles each
+            # reply differently, and the operator needs to hear about it once.
+            self._settle(port, status, ("?", "no hello"), Phase.FAIL, None, str(exc))
             return
         self._arrive(port)  # first hello on this port: the resume sweep can count it
         if status.last in ((hello.hardware_id, "passed"), (hello.hardware_id, "failed")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import threading
@@ -20,7 +21,6 @@ from credline.profiles import load_profile
 from credline.progress import Phase, PortEvent
 from credline.provenance import verify_log
 from credline.registry import open_registry
-from credline.screen import open_screen
 from credline.sim import VirtualDevice, build
 from credline.station_identity import enroll
 from credline.stationrun import StationOptions, build_station
@@ -232,6 +232,63 @@ def test_faults_give_plain_messages_and_lose_nothing(station_env: dict[str, Path
         dying.stop()
 
 
+class GarbageDevice:
+    """Something on a serial port that answers every byte with noise: a pty whose other end
+    sends random bytes, frame delimiters included, so that frames arrive with bad CRCs."""
+
+    def __init__(self, seed: int) -> None:
+        self.master, slave = os.openpty()
+        self.port = os.ttyname(slave)
+        self._slave = slave
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._answer, daemon=True)
+        self._thread.start()
+
+    def _answer(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    os.read(self.master, 4096)
+                    noise = bytes(self._rng.choice((0xC0, self._rng.randrange(256)))
+                                  for _ in range(self._rng.randrange(1, 64)))
+                    os.write(self.master, noise)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        os.close(self.master)
+        os.close(self._slave)
+
+
+def test_a_device_answering_garbage_fails_plainly_and_holds_nothing(
+        station_env: dict[str, Path]) -> None:
+    root = station_env["root"]
+    order = root / "order.txt"
+    order.write_text("G-001\nG-002\n")
+    garbage = GarbageDevice(seed=7)
+    good = VirtualDevice(root / "good.bin", hwid="GOOD").start()
+    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    try:
+        result = subprocess.run(_station_command(station_env, [garbage.port, good.port], order),
+                                env=env, capture_output=True, text=True, timeout=120,
+                                check=False)
+        out = result.stdout + result.stderr
+        assert result.returncode == 1, out  # one serial left over: the batch stays open
+        assert f"{garbage.port}" in out and "did not answer" in out and "Traceback" not in out
+        assert good.runtime()["serial"] == "G-001"
+        with open_registry(f"sqlite:///{station_env['db']}") as reg:
+            assert reg.status("BK").get("locked") == 1
+            assert reg.device("demo-device", "G-002") is None  # never reserved for the noise
+            assert verify_log(root / "provenance.jsonl", reg).ok
+    finally:
+        good.stop()
+        garbage.close()
+
+
 def test_a_device_locked_by_another_batch_is_set_aside(station_env: dict[str, Path]) -> None:
     from credline.transport.serial_hook import provision_device
     from tests.device.conftest import record
@@ -284,4 +341,3 @@ def test_wrong_key_passphrase_is_refused_plainly(station_env: dict[str, Path]) -
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2 and "wrong passphrase" in result.stderr
     assert "Traceback" not in result.stderr
-    _ = open_screen  # the screen itself is tested in test_screen.py
