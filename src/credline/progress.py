@@ -106,11 +106,11 @@ class BatchModel:
             self.notes.append(event.message)
 
     def rate_per_hour(self, now: float | None = None) -> float:
-        """Devices passed per hour in this run (0 until the first minute-fraction passes)."""
-        if self.started_at is None:
+        """Devices passed per hour in this run, from its start (0 until the first PASS)."""
+        if self.started_at is None or not self.passed:
             return 0.0
         elapsed = (time.monotonic() if now is None else now) - self.started_at
-        return self.passed * 3600.0 / elapsed if elapsed > 0.5 else 0.0
+        return self.passed * 3600.0 / elapsed if elapsed > 0 else 0.0
 
     @property
     def remaining(self) -> int | None:

@@ -27,6 +27,8 @@ def test_model_counts_and_rate() -> None:
     model.apply(PortEvent("p1", Phase.FAIL, "S9", "no answer", at=102.0))
     assert (model.passed, model.failed, model.remaining) == (4, 1, 4)
     assert model.rate_per_hour(now=100.0 + 3600.0) == 4.0
+    assert model.rate_per_hour(now=100.5) == 28800.0  # a fast batch has a rate too
+    assert BatchModel("B-2").rate_per_hour(now=5.0) == 0.0  # nothing started, nothing passed
     rows = model.snapshot()
     assert [(r.port, r.phase, r.passed, r.failed) for r in rows] == [
         ("p0", Phase.PASS, 2, 0), ("p1", Phase.FAIL, 2, 1)]
