@@ -114,6 +114,8 @@ class Registry:
         self.url = _safe(url)
         self._engine = engine
         self._reader = reader
+        # A batch's key never changes and batches are never deleted: read each one once.
+        self._batch_keys: dict[str, str] = {}
         # SQLite has one writer at a time; threads of this process queue here rather than in
         # SQLite's busy handler, which sleeps in steps of milliseconds. Other processes still
         # wait there. PostgreSQL orders concurrent transactions itself.
@@ -271,17 +273,22 @@ class Registry:
         Raises :class:`SerialTaken` when another batch holds it. The unique constraint
         decides between racing stations.
         """
-        batch = self.batch(batch_id)
-        if batch is None:
-            raise BadInput(f"batch {batch_id!r} is not open in {self.url}")
+        key_id = self._batch_keys.get(batch_id)
+        if key_id is None:
+            batch = self.batch(batch_id)
+            if batch is None:
+                raise BadInput(f"batch {batch_id!r} is not open in {self.url}")
+            key_id = self._batch_keys[batch_id] = batch["key_id"]
         now = _now()
         try:
             with self._tx() as conn:
                 conn.execute(insert(s.devices).values(
                     product=product, serial=serial, batch_id=batch_id, generation=0,
-                    key_id=batch["key_id"], state="reserved", station_id=station_id,
+                    key_id=key_id, state="reserved", station_id=station_id,
                     port=port, reason="", created_at=now, updated_at=now))
                 self._event(conn, batch_id, product, serial, "reserved", f"{station_id} {port}")
+            return Device(product, serial, batch_id, 0, key_id, None, "reserved", station_id,
+                          port, "")
         except IntegrityError:
             pass  # already registered: decide below from the row that won
         device = self.device(product, serial)
@@ -306,19 +313,21 @@ class Registry:
         product is refused by the UNIQUE(product, fingerprint) constraint and the next
         generation is tried (the brief's collision rule). Idempotent on resume.
         """
-        device = self._require(product, serial, batch_id)
-        if device.fingerprint is not None:
-            return device.generation, device.fingerprint
         for generation in range(MAX_GENERATION_TRIES):
             fingerprint = derive(generation)
             try:
                 with self._tx() as conn:
                     done = conn.execute(update(s.devices).where(
                         s.devices.c.product == product, s.devices.c.serial == serial,
+                        s.devices.c.batch_id == batch_id,
                         s.devices.c.fingerprint.is_(None)).values(
                         generation=generation, fingerprint=fingerprint, updated_at=_now()))
                     if done.rowcount != 1:
-                        raise IllegalTransition(f"serial {serial!r} changed under us")
+                        # Not this batch's, or assigned already (a resume): the row says.
+                        device = self._require(product, serial, batch_id)
+                        if device.fingerprint is None:
+                            raise IllegalTransition(f"serial {serial!r} changed under us")
+                        return device.generation, device.fingerprint
                     if generation:
                         self._event(conn, batch_id, product, serial, "collision",
                                     f"re-derived with generation {generation}")
@@ -338,26 +347,28 @@ class Registry:
         return device
 
     def _move(self, product: str, serial: str, state: str, reason: str = "") -> None:
+        where = [s.devices.c.product == product, s.devices.c.serial == serial,
+                 s.devices.c.state.in_(_NEXT[state])]
+        if state == "written":  # nothing is written before its fingerprint is registered
+            where.append(s.devices.c.fingerprint.is_not(None))
         with self._tx() as conn:
-            batch = conn.execute(update(s.devices).where(
-                s.devices.c.product == product, s.devices.c.serial == serial,
-                s.devices.c.state.in_(_NEXT[state])).values(
+            batch = conn.execute(update(s.devices).where(*where).values(
                 state=state, reason=reason, updated_at=_now()).returning(
                 s.devices.c.batch_id)).scalar()
             if batch is None:
-                current = conn.execute(select(s.devices.c.state).where(
-                    s.devices.c.product == product, s.devices.c.serial == serial)).scalar()
+                current = conn.execute(select(s.devices.c.state, s.devices.c.fingerprint).where(
+                    s.devices.c.product == product, s.devices.c.serial == serial)).first()
                 if current is None:
                     raise BadInput(f"serial {serial!r} of {product} is not in registry "
                                    f"{self.url}")
-                raise IllegalTransition(f"serial {serial!r} of {product} is {current}; "
+                if state == "written" and current.fingerprint is None:
+                    raise IllegalTransition(f"serial {serial!r}: no fingerprint assigned "
+                                            "before write")
+                raise IllegalTransition(f"serial {serial!r} of {product} is {current.state}; "
                                         f"it cannot become {state}")
             self._event(conn, batch, product, serial, state, reason)
 
     def mark_written(self, product: str, serial: str) -> None:
-        device = self._require(product, serial)
-        if device.fingerprint is None:
-            raise IllegalTransition(f"serial {serial!r}: no fingerprint assigned before write")
         self._move(product, serial, "written")
 
     def mark_verified(self, product: str, serial: str) -> None:
