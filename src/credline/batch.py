@@ -14,7 +14,8 @@ import csv
 import io
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 from credline.atomicfile import atomic_text
@@ -84,6 +85,22 @@ def _guarded(blocks: Iterator[Block], guard: DuplicateGuard) -> Iterator[Block]:
         yield block
 
 
+def _derived(deriver: Deriver, product: str, blocks: Iterator[Block],
+             workers: int) -> Generator[tuple[str, tuple[int, str] | None], None, None]:
+    """Each block's CSV text (or its first malformed serial), in order; workers in a pool."""
+    global _worker_state
+    if workers <= 1:
+        for block in blocks:
+            yield _derive_block(deriver, product, block)
+        return
+    _worker_state = (deriver, product)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_work, blocks, chunksize=1)
+    finally:
+        _worker_state = None
+
+
 def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
                 workers: int | None = None) -> int:
     """Derive every serial in ``source`` into ``out``; returns the row count.
@@ -91,30 +108,17 @@ def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
     Raises :class:`~credline.errors.BadInput` on the first malformed or duplicate serial,
     leaving ``out`` as it was.
     """
-    global _worker_state
     if workers is None:
         workers = (os.cpu_count() or 1) if deriver.key.fork_safe else 1
     blocks = _guarded(read_blocks(source), DuplicateGuard(source))
     count = 0
-    with atomic_text(out) as handle:
+    # closing(): a bad serial stops the pool now, not when the traceback is collected.
+    with atomic_text(out) as handle, closing(_derived(deriver, product, blocks,
+                                                      workers)) as results:
         handle.write(HEADER)
-        if workers <= 1:
-            results: Iterable[tuple[str, tuple[int, str] | None]] = (
-                _derive_block(deriver, product, block) for block in blocks)
-            for text, bad in results:
-                if bad is not None:
-                    raise malformed(source, *bad)
-                handle.write(text)
-                count += text.count("\n")
-            return count
-        _worker_state = (deriver, product)
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for text, bad in pool.imap(_work, blocks, chunksize=1):
-                    if bad is not None:
-                        raise malformed(source, *bad)
-                    handle.write(text)
-                    count += text.count("\n")  # one per row: passwords hold no newline
-        finally:
-            _worker_state = None
+        for text, bad in results:
+            if bad is not None:
+                raise malformed(source, *bad)
+            handle.write(text)
+            count += text.count("\n")  # one per row: passwords hold no newline
     return count

@@ -261,7 +261,7 @@ def _sequence_fault(seq: Any, expected: int, later: list[Any]) -> tuple[str, str
     if seq < expected:
         return "inserted", f"entry {seq} appears again where entry {expected} belongs"
     if expected in later:
-        if later.count(seq) >= 1:
+        if seq in later:
             return "inserted", f"a copy of entry {seq} stands where entry {expected} belongs"
         return "reordered", f"entry {seq} comes before entry {expected}"
     return "deleted", f"entries {expected} to {seq - 1} are missing"

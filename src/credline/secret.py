@@ -8,8 +8,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import hmac
-
 from credline.encoding import constant_time_equal, normalize_typed
 
 
@@ -31,7 +29,7 @@ class Password:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Password):
             return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return constant_time_equal(self._value, other._value)
 
     def __hash__(self) -> int:
         raise TypeError("Password is not hashable: compare fingerprints instead")

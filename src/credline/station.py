@@ -452,12 +452,10 @@ class Station:
         credential = self._derive(pending.serial, pending.generation)
         fingerprint = self.deriver.fingerprint(credential.password)
         self.emit(PortEvent(port, Phase.VERIFYING, pending.serial, "resuming"))
-        if pending.state == "reserved":
-            return self._complete(port, link, credential, fingerprint, started,
-                                  locked=hello.state is DeviceState.LOCKED, unwritten=True)
         return self._complete(port, link, credential, fingerprint, started,
                               locked=hello.state is DeviceState.LOCKED,
-                              verified=pending.state == "verified")
+                              verified=pending.state == "verified",
+                              unwritten=pending.state == "reserved")
 
     def _complete(self, port: str, link: Link, credential: Credential, fingerprint: str,
                   started: float, *, locked: bool, verified: bool = False,

@@ -95,10 +95,6 @@ class WorkQueue:
             self._in_flight.discard(pending.serial)
             self._pending[pending.serial] = pending
 
-    def is_pending(self, serial: str) -> bool:
-        with self._lock:
-            return serial in self._pending
-
     @property
     def left(self) -> int:
         with self._lock:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 from credline.errors import KeystoreError
-from credline.keystore.base import KEY_BYTES, KEY_ID_MESSAGE
+from credline.keystore.base import KEY_BYTES, key_id_of
 
 DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _PATH_ATTRS = {"token", "object", "id", "type", "manufacturer", "model", "serial"}
@@ -140,7 +140,7 @@ class Pkcs11Key:
         self._session = _open_session(uri)
         try:
             self._key = _find(self._session, uri)
-            self._key_id = self.mac(KEY_ID_MESSAGE)[:8].hex()
+            self._key_id = key_id_of(self)
         except BaseException:
             self._session.close()
             raise

@@ -1,21 +1,20 @@
 """Where labels go: owner-only files, a printer device, or a network Zebra printer.
 
 Label files carry passwords, so every file is created 0600 and written whole or not at all
-(a temporary sibling, fsync, rename). A printer is a character device or FIFO path (for
-example ``/dev/usb/lp0``) written in place, or ``tcp://host:9100`` (a Zebra's raw port).
+(:func:`write_private`, over :mod:`credline.atomicfile`). A printer is a character device or
+FIFO path (for example ``/dev/usb/lp0``) written in place, or ``tcp://host:9100`` (a Zebra's
+raw port).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import stat
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credline.errors import BadInput, CredlineError
+from credline.atomicfile import write_atomic
+from credline.errors import CredlineError
 
 PRINTER_TIMEOUT = 10.0
 
@@ -25,27 +24,8 @@ class PrinterError(CredlineError):
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, owner-only (0600)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot create label file: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise BadInput(f"{path}: cannot write label file: {exc.strerror}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    """Write a label file atomically, owner-only (0600)."""
+    write_atomic(path, data, what="label file")
 
 
 def send_to_printer(printer: str, zpl: str) -> None:

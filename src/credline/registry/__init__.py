@@ -439,8 +439,8 @@ class Registry:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             for device in self.devices(batch_id):
-                writer.writerow([getattr(device, c) or "" if c != "generation"
-                                 else device.generation for c in columns])
+                writer.writerow(["" if (value := getattr(device, c)) is None else value
+                                 for c in columns])
                 count += 1
         return count
 
