@@ -12,15 +12,18 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from credline.derive import SCHEME
 from credline.errors import BadInput
 from credline.policy import Profile, Storage
 from credline.protocol import DeviceState as WireState
 from credline.provenance import ProvenanceLog
-from credline.record import Record
+from credline.record import DEFAULT_ITERATIONS, Record
 from credline.registry import IllegalTransition, Registry, SerialTaken, open_registry
+from credline.secret import Password
 from credline.station import (
     Connect,
     Credential,
@@ -165,6 +168,39 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
                           options.operator, closed=state == "closed")
 
 
+@dataclass(frozen=True)
+class DeviceSettings:
+    """The profile's ``[device]`` line settings and verifier cost."""
+
+    baud: int = 115200
+    timeout: float = 2.0
+    retries: int = 3
+    iterations: int = DEFAULT_ITERATIONS
+
+    @classmethod
+    def of(cls, profile: Profile) -> DeviceSettings:
+        device = profile.section("device")
+        return cls(baud=int(device.get("baud", cls.baud)),
+                   timeout=float(device.get("timeout", cls.timeout)),
+                   retries=int(device.get("retries", cls.retries)),
+                   iterations=int(device.get("verifier_iterations", cls.iterations)))
+
+    def link(self, port: str) -> HookLink:
+        return HookLink(port, baud=self.baud, timeout=self.timeout, retries=self.retries)
+
+
+def device_record(storage: Storage, serial: str, key_id: str, generation: int,
+                  password: Password, iterations: int, scheme: str = SCHEME) -> Record:
+    """What goes onto the device: the password, or a verifier when the profile says so."""
+    if storage is Storage.VERIFIER:
+        # A salt unique per (key, serial, generation) and reproducible, so a device written
+        # before a crash can be re-verified after it.
+        salt = hashlib.sha256(b"credline/v1/verifier-salt" + key_id.encode() + serial.encode()
+                              + generation.to_bytes(4, "big")).digest()[:16]
+        return Record.with_verifier(serial, key_id, generation, password, salt, iterations)
+    return Record(serial, key_id, generation, scheme, password=password)
+
+
 class HookDevice:
     """A :class:`~credline.station.Link` over the serial hook transport."""
 
@@ -176,19 +212,9 @@ class HookDevice:
 
     def _record(self, credential: Credential) -> Record:
         if credential.serial not in self._records:
-            if self._storage is Storage.VERIFIER:
-                # A salt unique per (key, serial, generation) and reproducible, so a device
-                # written before a crash can be re-verified after it.
-                salt = hashlib.sha256(b"credline/v1/verifier-salt" + credential.key_id.encode()
-                                      + credential.serial.encode()
-                                      + credential.generation.to_bytes(4, "big")).digest()[:16]
-                record = Record.with_verifier(credential.serial, credential.key_id,
-                                              credential.generation, credential.password,
-                                              salt, self._iterations)
-            else:
-                record = Record(credential.serial, credential.key_id, credential.generation,
-                                credential.scheme, password=credential.password)
-            self._records[credential.serial] = record
+            self._records[credential.serial] = device_record(
+                self._storage, credential.serial, credential.key_id, credential.generation,
+                credential.password, self._iterations, credential.scheme)
         return self._records[credential.serial]
 
     def hello(self) -> DeviceHello:
@@ -223,17 +249,13 @@ class HookDevice:
 
 
 def connector(profile: Profile) -> Connect:
-    device = profile.section("device")
-    baud = int(device.get("baud", 115200))
-    timeout = float(device.get("timeout", 2.0))
-    retries = int(device.get("retries", 3))
-    iterations = int(device.get("verifier_iterations", 10_000))
+    settings = DeviceSettings.of(profile)
 
     def connect(port: str) -> HookDevice:
         try:
-            link = HookLink(port, baud=baud, timeout=timeout, retries=retries)
+            link = settings.link(port)
         except DeviceError as exc:
             raise DeviceFault(str(exc)) from None
-        return HookDevice(link, profile.storage, iterations)
+        return HookDevice(link, profile.storage, settings.iterations)
 
     return connect

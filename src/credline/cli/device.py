@@ -11,9 +11,7 @@ import click
 from credline.cli._common import key_option, load_key
 from credline.derive import MAX_GENERATION, Deriver
 from credline.ids import Serial
-from credline.policy import Storage
 from credline.profiles import load_profile
-from credline.record import Record
 from credline.sim import Bench
 from credline.transport.serial_hook import provision_device
 
@@ -60,18 +58,17 @@ def provision(port: str, key_ref: str, profile_path: Path, serial: str, generati
       credline provision --port /dev/ttyUSB0 --key acme-cam.key \\
           --profile factory/profiles/acme-cam.toml --serial SN0001
     """
-    import secrets
+    from credline.stationwiring import DeviceSettings, device_record
 
     profile = load_profile(profile_path)
+    settings = DeviceSettings.of(profile)
     deriver = Deriver(load_key(key_ref), profile.format)
     checked = Serial(serial, origin="--serial")
     password = deriver.password(profile.product, checked, generation)
-    if profile.storage is Storage.VERIFIER:
-        record = Record.with_verifier(checked, deriver.key_id, generation, password,
-                                      secrets.token_bytes(16))
-    else:
-        record = Record(checked, deriver.key_id, generation, password=password)
-    result = provision_device(port, record, lock=not no_lock)
+    record = device_record(profile.storage, checked, deriver.key_id, generation, password,
+                           settings.iterations)
+    result = provision_device(port, record, lock=not no_lock, baud=settings.baud,
+                              timeout=settings.timeout, retries=settings.retries)
     click.echo(f"PASS {serial} on {port} ({result.state.name.lower()}, "
                f"{result.seconds:.2f} s)")
 
