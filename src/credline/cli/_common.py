@@ -10,7 +10,6 @@ import click
 
 from credline.errors import BadInput
 from credline.ids import ProductId
-from credline.keystore import MasterKey, open_key
 from credline.policy import PasswordFormat, Profile
 from credline.profiles import load_profile
 
@@ -24,10 +23,6 @@ KEY_HELP = ("Master key: a key file (passphrase from CREDLINE_PASSPHRASE or a pr
 def key_option(func: F) -> F:
     return click.option("--key", "key_ref", required=True, metavar="FILE|URI",
                         help=KEY_HELP)(func)
-
-
-def load_key(ref: str) -> MasterKey:
-    return open_key(ref)
 
 
 def resolve_format(profile_path: Path | None, alphabet: str | None, length: int | None,

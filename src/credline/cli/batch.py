@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import KEY_HELP, load_key
+from credline.cli._common import KEY_HELP
 from credline.derive import Deriver
 from credline.errors import BadInput, CheckFailed
 from credline.ids import ProductId
+from credline.keystore import open_key
 from credline.profiles import load_profile
 from credline.qa import check_file, default_profile
 from credline.qa.check import Registered
@@ -80,7 +81,7 @@ def check(csv_file: Path, profile_path: Path | None, product: str | None,
             raise BadInput("--registry needs --product (or a --profile that names one)")
         if key_ref is not None:
             fmt = (profile or default_profile()).format
-            fingerprint = Deriver(load_key(key_ref), fmt).fingerprint
+            fingerprint = Deriver(open_key(key_ref), fmt).fingerprint
         registered = registered_fingerprints(registry_url, product_id)
     report = check_file(csv_file, profile, public_file=public_file, product=product_id,
                         registered=registered, fingerprint=fingerprint)

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from credline.batch import derive_file
-from credline.cli._common import key_option, load_key, resolve_format
+from credline.cli._common import key_option, resolve_format
 from credline.derive import MAX_GENERATION, Deriver
 from credline.errors import BadInput
 from credline.ids import Serial
+from credline.keystore import open_key
 
 
 @click.command("derive")
@@ -53,7 +54,7 @@ def derive(key_ref: str, product: str | None, serial: str | None, serials_file: 
         raise BadInput("--generation applies to a single --serial; batches derive "
                        "generation 0 (collisions are resolved by the registry)")
     product_id, fmt, _ = resolve_format(profile_path, alphabet, length, product)
-    deriver = Deriver(load_key(key_ref), fmt)
+    deriver = Deriver(open_key(key_ref), fmt)
     if serial is not None:
         password = deriver.password(product_id, Serial(serial, origin="--serial"), generation)
         click.echo(password.reveal())

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import key_option, load_key
+from credline.cli._common import key_option
 from credline.derive import MAX_GENERATION, Deriver
 from credline.ids import Serial
+from credline.keystore import open_key
 from credline.profiles import load_profile
 from credline.sim import Bench
 from credline.transport.serial_hook import provision_device
@@ -62,7 +63,7 @@ def provision(port: str, key_ref: str, profile_path: Path, serial: str, generati
 
     profile = load_profile(profile_path)
     settings = DeviceSettings.of(profile)
-    deriver = Deriver(load_key(key_ref), profile.format)
+    deriver = Deriver(open_key(key_ref), profile.format)
     checked = Serial(serial, origin="--serial")
     password = deriver.password(profile.product, checked, generation)
     record = device_record(profile.storage, checked, deriver.key_id, generation, password,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import key_option, load_key
+from credline.cli._common import key_option
 from credline.errors import BadInput
-from credline.keystore import keyfile
+from credline.keystore import keyfile, open_key
 from credline.keystore.base import KEY_BYTES
 
 
@@ -89,7 +89,7 @@ def keys_id(key_ref: str) -> None:
     Example:
       credline keys id --key acme-cam.key
     """
-    click.echo(load_key(key_ref).key_id)
+    click.echo(open_key(key_ref).key_id)
 
 
 COMMANDS = [keys]

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import key_option, load_key, resolve_format
+from credline.cli._common import key_option, resolve_format
 from credline.derive import MAX_GENERATION, Deriver
 from credline.errors import CheckFailed
 from credline.ids import Serial
+from credline.keystore import open_key
 
 
 @click.command("check-password")
@@ -36,7 +37,7 @@ def check_password(key_ref: str, product: str | None, serial: str, generation: i
       credline check-password --key acme-cam.key --profile acme-cam.toml --serial SN0001
     """
     product_id, fmt, _ = resolve_format(profile_path, alphabet, length, product)
-    expected = Deriver(load_key(key_ref), fmt).password(
+    expected = Deriver(open_key(key_ref), fmt).password(
         product_id, Serial(serial, origin="--serial"), generation)
     typed = click.prompt("Password", hide_input=True, err=True)
     if not expected.matches_typed(typed, fmt.alphabet):

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import key_option, load_key
+from credline.cli._common import key_option
 from credline.errors import BadInput, CheckFailed
 from credline.ids import ProductId
+from credline.keystore import open_key
 from credline.profiles import load_profile
 from credline.screen import open_screen
 from credline.stationrun import StationOptions, build_station
@@ -86,7 +87,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
                              label_dir=label_dir, count=count, idle_exit=idle_exit)
     screen = open_screen(batch, sys.stdout, plain=True if plain else None)
     try:
-        built = build_station(profile, load_key(key_ref), options, screen)
+        built = build_station(profile, open_key(key_ref), options, screen)
         try:
             complete = built.station.run()
         finally:
