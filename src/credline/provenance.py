@@ -270,8 +270,12 @@ def _sequence_fault(seq: Any, expected: int, later: list[Any]) -> tuple[str, str
 def _cross_check(registry: _Registry, checkpoints: list[tuple[int, dict[str, Any]]],
                  parsed: list[dict[str, Any] | None]) -> tuple[int, str, str] | None:
     sealed = {str(fields["batch"]): (number, fields) for number, fields in checkpoints}
-    batches = {str(e["fields"].get("batch")) for e in parsed if e and "batch" in e["fields"]}
-    for batch_id in sorted(batches):
+    logged: dict[str, set[tuple[str, str]]] = {}  # batch -> (serial, event), in one pass
+    for e in parsed:
+        if e and "batch" in e["fields"]:
+            logged.setdefault(str(e["fields"]["batch"]), set()).add(
+                (str(e["fields"].get("serial")), e["event"]))
+    for batch_id in sorted(logged):
         row = registry.batch(batch_id)
         if row is None:
             return (0, "registry disagrees", f"batch {batch_id!r} is not in the registry")
@@ -284,11 +288,9 @@ def _cross_check(registry: _Registry, checkpoints: list[tuple[int, dict[str, Any
             if (fields["entries"], fields["head"]) != (row["log_entries"], row["log_head"]):
                 return (number, "registry disagrees",
                         f"checkpoint of batch {batch_id!r} differs from the registry's")
-        logged = {(str(e["fields"].get("serial")), e["event"]) for e in parsed
-                  if e and str(e["fields"].get("batch")) == batch_id}
         for device in registry.devices(batch_id):
             if device.state in RECORDED_STATES and (
-                    device.serial, f"device.{device.state}") not in logged:
+                    device.serial, f"device.{device.state}") not in logged[batch_id]:
                 return (len(parsed) + 1, "registry disagrees",
                         f"the registry has serial {device.serial!r} {device.state}, but the "
                         f"log has no device.{device.state} entry for it (deleted or "
