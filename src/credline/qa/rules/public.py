@@ -36,9 +36,9 @@ class PublicIndex:
         self._by_prefix: dict[str, list[tuple[str, str]]] = {}
         for label, value in values:
             upper = value.strip().upper()
+            forward = {upper, upper.translate(SEPARATORS)}  # every other variant is reversed
             for form in variants(value):
-                how = "reversed" if form[::-1] in {upper, upper.translate(SEPARATORS)} \
-                    and form not in {upper, upper.translate(SEPARATORS)} else "as is"
+                how = "as is" if form in forward else "reversed"
                 self._by_prefix.setdefault(form[:MIN_LENGTH], []).append(
                     (form, f"{label} ({how})"))
 
