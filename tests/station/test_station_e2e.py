@@ -131,8 +131,7 @@ def check_batch(env: dict[str, Path], devices: list[VirtualDevice], serials: lis
 def test_32_devices_on_8_ports(station_env: dict[str, Path]) -> None:
     root = station_env["root"]
     serials = [f"E2E-{i:03d}" for i in range(32)]
-    order = root / "order.txt"
-    order.write_text("\n".join(serials) + "\n")
+    order = _work_order(root, "\n".join(serials) + "\n")
     line = Line(root / "line", ports=8, per_port=4).start()
     try:
         options = StationOptions(batch="B32", patterns=(str(root / "line" / "ports" / "*"),),
@@ -161,6 +160,17 @@ def test_32_devices_on_8_ports(station_env: dict[str, Path]) -> None:
     assert len(list((root / "labels").glob("*.zpl"))) == 32
 
 
+def _work_order(root: Path, text: str) -> Path:
+    order = root / "order.txt"
+    order.write_text(text)
+    return order
+
+
+def _station_env() -> dict[str, str]:
+    """What `credline station run` needs in its environment: both passphrases."""
+    return subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+
+
 def _station_command(env: dict[str, Path], ports: list[str], order: Path) -> list[str]:
     root = env["root"]
     command = [*credline_command(), "station", "run", "--profile", str(PROFILE), "--key",
@@ -177,12 +187,11 @@ def _station_command(env: dict[str, Path], ports: list[str], order: Path) -> lis
 def test_kill_9_at_random_points_then_resume(station_env: dict[str, Path], seed: int) -> None:
     root = station_env["root"]
     serials = [f"K-{i:03d}" for i in range(4)]
-    order = root / "order.txt"
-    order.write_text("\n".join(serials) + "\n")
+    order = _work_order(root, "\n".join(serials) + "\n")
     # Slow flash and a throttled line, so that kills land in the middle of devices.
     devices = [VirtualDevice(root / f"flash{i}.bin", hwid=f"K{i}", baud=115200,
                              flash_delay_ms=120).start() for i in range(4)]
-    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    env = _station_env()
     command = _station_command(station_env, [d.port for d in devices], order)
     rng = random.Random(seed)
     try:
@@ -203,11 +212,10 @@ def test_kill_9_at_random_points_then_resume(station_env: dict[str, Path], seed:
 
 def test_faults_give_plain_messages_and_lose_nothing(station_env: dict[str, Path]) -> None:
     root = station_env["root"]
-    order = root / "order.txt"
-    order.write_text("F-001\nF-002\nF-003\n")
+    order = _work_order(root, "F-001\nF-002\nF-003\n")
     good = VirtualDevice(root / "good.bin", hwid="GOOD").start()
     dying = VirtualDevice(root / "dying.bin", hwid="DYING", power_cut_after_write=3000).start()
-    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    env = _station_env()
     try:
         first = subprocess.run(_station_command(station_env, [good.port, dying.port], order),
                                env=env, capture_output=True, text=True, timeout=120,
@@ -267,11 +275,10 @@ class GarbageDevice:
 def test_a_device_answering_garbage_fails_plainly_and_holds_nothing(
         station_env: dict[str, Path]) -> None:
     root = station_env["root"]
-    order = root / "order.txt"
-    order.write_text("G-001\nG-002\n")
+    order = _work_order(root, "G-001\nG-002\n")
     garbage = GarbageDevice(seed=7)
     good = VirtualDevice(root / "good.bin", hwid="GOOD").start()
-    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    env = _station_env()
     try:
         result = subprocess.run(_station_command(station_env, [garbage.port, good.port], order),
                                 env=env, capture_output=True, text=True, timeout=120,
@@ -294,11 +301,10 @@ def test_a_device_locked_by_another_batch_is_set_aside(station_env: dict[str, Pa
     from tests.device.conftest import record
 
     root = station_env["root"]
-    order = root / "order.txt"
-    order.write_text("L-001\n")
+    order = _work_order(root, "L-001\n")
     foreign = VirtualDevice(root / "foreign.bin", hwid="FOREIGN").start()
     provision_device(foreign.port, record("OTHER-1"))
-    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    env = _station_env()
     try:
         result = subprocess.run(_station_command(station_env, [foreign.port], order), env=env,
                                 capture_output=True, text=True, timeout=120, check=False)
@@ -318,10 +324,9 @@ def test_a_device_locked_by_another_batch_is_set_aside(station_env: dict[str, Pa
 def test_bad_work_orders_are_refused_before_any_device_is_touched(
         station_env: dict[str, Path], content: str, fragment: str) -> None:
     root = station_env["root"]
-    order = root / "order.txt"
-    order.write_text(content)
+    order = _work_order(root, content)
     device = VirtualDevice(root / "d.bin").start()
-    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE, CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
+    env = _station_env()
     try:
         result = subprocess.run(_station_command(station_env, [device.port], order), env=env,
                                 capture_output=True, text=True, timeout=60, check=False)
@@ -334,8 +339,7 @@ def test_bad_work_orders_are_refused_before_any_device_is_touched(
 
 def test_wrong_key_passphrase_is_refused_plainly(station_env: dict[str, Path]) -> None:
     root = station_env["root"]
-    order = root / "order.txt"
-    order.write_text("W-1\n")
+    order = _work_order(root, "W-1\n")
     env = subprocess_env(CREDLINE_PASSPHRASE="wrong", CREDLINE_STATION_PASSPHRASE=PASSPHRASE)
     result = subprocess.run(_station_command(station_env, ["/dev/null"], order), env=env,
                             capture_output=True, text=True, timeout=60, check=False)
