@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from credline.encoding import encoder_for
+from credline.encoding import CROCKFORD32, encoder_for
 from credline.qa.report import Violation
 
 RULE = "unkeyed-derivation"
@@ -27,8 +27,9 @@ HASHES: tuple[tuple[str, Callable[[bytes], bytes]], ...] = (
     ("SHA-1", lambda data: hashlib.sha1(data, usedforsecurity=False).digest()),
     ("SHA-256", lambda data: hashlib.sha256(data).digest()),
 )
-_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-                              "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+RFC4648_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+HEX = "0123456789abcdef"
+_TO_CROCKFORD = str.maketrans(RFC4648_BASE32, CROCKFORD32)
 
 
 def encodings(digest: bytes, alphabet: str, length: int) -> list[tuple[str, str]]:
@@ -69,9 +70,9 @@ def _digit_table(alphabet: str, case_insensitive: bool) -> dict[int, str]:
 
 
 _RADIX = {  # name -> (bits per character, translate table)
-    "hex": (4, _digit_table("0123456789abcdef", True)),
-    "base32": (5, _digit_table("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", True)),
-    "Crockford base32": (5, _digit_table("0123456789ABCDEFGHJKMNPQRSTVWXYZ", True)),
+    "hex": (4, _digit_table(HEX, True)),
+    "base32": (5, _digit_table(RFC4648_BASE32, True)),
+    "Crockford base32": (5, _digit_table(CROCKFORD32, True)),
 }
 
 
@@ -90,9 +91,8 @@ def profile_table(alphabet: str) -> dict[int, str] | None:
     return _digit_table(alphabet, False) if len(alphabet) <= 36 else None
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
-_B32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz")
-_CROCKFORD = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz")
+_HEX, _B32, _CROCKFORD = (frozenset(chars + chars.lower() + chars.upper())
+                          for chars in (HEX, RFC4648_BASE32, CROCKFORD32))
 _DIGEST_BITS = (128, 160, 256)  # MD5, SHA-1, SHA-256, in HASHES order
 _HASH_NEW = (hashlib.md5, hashlib.sha1, hashlib.sha256)
 
@@ -105,7 +105,7 @@ def _plan(length: int) -> tuple[tuple[tuple[int, int, int] | None, ...], ...]:
     out = []
     for bits in _DIGEST_BITS:
         row: list[tuple[int, int, int] | None] = []
-        for width in (4, 5, 5):
+        for width, _ in _RADIX.values():
             chars = -(-bits // width)
             row.append(None if length > chars else
                        (chars * width - bits, width * (chars - length), (1 << width * length) - 1))
@@ -113,7 +113,7 @@ def _plan(length: int) -> tuple[tuple[tuple[int, int, int] | None, ...], ...]:
     return tuple(out)
 
 
-_ENCODING_NAMES = ("hex", "base32", "Crockford base32")
+_ENCODING_NAMES = tuple(_RADIX)
 
 
 def _numbers(password: str, profile: tuple[frozenset[str], dict[int, str] | None, str]
