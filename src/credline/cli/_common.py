@@ -25,20 +25,27 @@ def key_option(func: F) -> F:
                         help=KEY_HELP)(func)
 
 
+def product_of(profile: Profile | None, product: str | None) -> ProductId | None:
+    """The product id: ``--product`` checked against the profile's, else the profile's."""
+    if profile is None:
+        return None if product is None else ProductId(product, origin="--product")
+    if product is not None and product != profile.product:
+        raise BadInput(f"--product {product!r} disagrees with the profile's product id "
+                       f"{profile.product!r} ({profile.source})")
+    return profile.product
+
+
 def resolve_format(profile_path: Path | None, alphabet: str | None, length: int | None,
                    product: str | None) -> tuple[ProductId, PasswordFormat, Profile | None]:
     """The product and password format from ``--profile`` or ``--alphabet/--length``."""
     profile = load_profile(profile_path) if profile_path else None
     if profile is not None and (alphabet is not None or length is not None):
         raise BadInput("give --profile or --alphabet/--length, not both")
+    product_id = product_of(profile, product)
     if profile is not None:
-        if product is not None and product != profile.product:
-            raise BadInput(f"--product {product!r} disagrees with the profile's product id "
-                           f"{profile.product!r} ({profile.source})")
         return profile.product, profile.format, profile
-    if product is None:
+    if product_id is None:
         raise BadInput("--product is required (or give a --profile that names one)")
-    product_id = ProductId(product, origin="--product")
     if alphabet is None and length is None:
         return product_id, PasswordFormat.default(), None
     from credline.policy import ALPHABETS

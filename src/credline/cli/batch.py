@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import KEY_HELP
+from credline.cli._common import KEY_HELP, product_of
 from credline.derive import Deriver
 from credline.errors import BadInput, CheckFailed
-from credline.ids import ProductId
 from credline.keystore import open_key
 from credline.profiles import load_profile
 from credline.qa import check_file, default_profile
@@ -67,11 +66,7 @@ def check(csv_file: Path, profile_path: Path | None, product: str | None,
       credline batch check batch-42.csv --profile acme.toml --registry sqlite:///reg.db
     """
     profile = load_profile(profile_path) if profile_path else None
-    if profile is not None and product is not None and product != profile.product:
-        raise BadInput(f"--product {product!r} disagrees with the profile's product id "
-                       f"{profile.product!r} ({profile.source})")
-    product_id = ProductId(product, origin="--product") if product else (
-        profile.product if profile else None)
+    product_id = product_of(profile, product)
     registered = None
     fingerprint = None
     if key_ref is not None and registry_url is None:
