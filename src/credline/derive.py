@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from credline.encoding import Encoder, encoder_for
 from credline.ids import ProductId, Serial
-from credline.kbkdf import HmacSha256, Prf, fixed_input, kbkdf_counter
+from credline.kbkdf import HmacSha256, Prf, kbkdf_counter
 from credline.keystore.base import MasterKey
 from credline.policy import PasswordFormat
 from credline.secret import Password
@@ -85,7 +85,3 @@ class Deriver:
         text = password.reveal() if isinstance(password, Password) else password
         return self._fingerprint.mac(text.encode("utf-8")).hex()
 
-
-def fixed_input_for(product: ProductId, serial: Serial, generation: int) -> bytes:
-    """The SP 800-108 fixed input of a password derivation (for test vectors and docs)."""
-    return fixed_input(PASSWORD_LABEL, context(product, serial, generation), OKM_BYTES)

@@ -71,11 +71,10 @@ def decode(data: bytes) -> Frame:
 
 
 class Deframer:
-    """Splits a byte stream into frames; garbage between frames is counted, not fatal."""
+    """Splits a byte stream into frames; a damaged frame is reported in place, not fatal."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
-        self.dropped = 0
 
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         found: list[Frame | FrameError] = []
@@ -88,7 +87,6 @@ class Deframer:
                 try:
                     found.append(decode(bytes(self._buffer)))
                 except FrameError as exc:
-                    self.dropped += 1
                     found.append(exc)
                 self._buffer.clear()
         return found

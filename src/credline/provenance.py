@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -155,14 +155,16 @@ class ProvenanceLog:
 
 
 class _Device(Protocol):
-    serial: str
-    state: str
+    @property
+    def serial(self) -> str: ...
+    @property
+    def state(self) -> str: ...
 
 
 class _Registry(Protocol):
     def station_keys(self) -> dict[str, bytes]: ...
     def batch(self, batch_id: str) -> dict[str, Any] | None: ...
-    def devices(self, batch_id: str, state: str | None = None) -> Any: ...
+    def devices(self, batch_id: str, state: str | None = None) -> Iterable[_Device]: ...
 
 
 # The station appends "device.<state>" to the log before it moves the device in the

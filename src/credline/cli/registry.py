@@ -8,8 +8,6 @@ import click
 
 from credline.registry import STATES, open_registry
 
-URL_HELP = "sqlite:///factory.db, or postgresql://user@host/db for several stations."
-
 
 @click.group("registry")
 def registry() -> None:

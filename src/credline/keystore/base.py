@@ -6,7 +6,6 @@ file computes it in process (:class:`LocalKey`), a PKCS#11 token computes it ins
 
 from __future__ import annotations
 
-import hmac
 from typing import Protocol, runtime_checkable
 
 from credline.kbkdf import HmacSha256
@@ -71,9 +70,6 @@ class LocalKey:
     def local_hmac(self) -> HmacSha256:
         """The in-process HMAC, for batch loops that inline it (never leaves the process)."""
         return self._hmac
-
-    def matches(self, key_id: str) -> bool:
-        return hmac.compare_digest(self._key_id, key_id)
 
     def __repr__(self) -> str:
         return f"LocalKey({self.describe()})"

@@ -15,7 +15,6 @@ CKM_SHA256_HMAC by :mod:`credline.kbkdf`.
 
 from __future__ import annotations
 
-import hmac
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -165,9 +164,6 @@ class Pkcs11Key:
 
     def describe(self) -> str:
         return f"{self._uri.text} (key id {self._key_id})"
-
-    def matches(self, key_id: str) -> bool:
-        return hmac.compare_digest(self._key_id, key_id)
 
     def close(self) -> None:
         self._session.close()
