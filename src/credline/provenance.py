@@ -54,6 +54,11 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
+def line_hash_of(entry: dict[str, Any]) -> str:
+    """The hash the next entry chains to: that of ``entry``'s canonical line."""
+    return line_hash(canonical(entry))
+
+
 def public_bytes(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -152,6 +157,25 @@ class ProvenanceLog:
         if registry is not None:
             registry.close_batch(batch_id, entries, head)
         return entry
+
+
+def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:
+    """Refuse a log that does not hold the entry the registry last acknowledged from this
+    station: the wrong ``--log`` file, or a log cut back (write-ahead: the log may only be
+    ahead of the registry)."""
+    if head is None or head[0] == 0:
+        return
+    seq, digest = head
+    if log.seq < seq:
+        raise ProvenanceError(
+            f"{log.path} ends at entry {log.seq}, but the registry has acknowledged entry "
+            f"{seq} from station {log.station_id!r}: is this the station's own log? (a log "
+            "cut back is a matter for 'credline audit verify')")
+    lines = log.path.read_bytes().split(b"\n")
+    if line_hash(lines[seq - 1]) != digest:
+        raise ProvenanceError(
+            f"{log.path} entry {seq} is not the entry the registry acknowledged from station "
+            f"{log.station_id!r}: another log, or an edited one ('credline audit verify')")
 
 
 class _Device(Protocol):

@@ -1,12 +1,14 @@
 """The provisioning station: many ports at once, each device end to end, resumable after a crash.
 
-One worker thread per port. For each device: HELLO, pick a serial (the work order's next, or
-the one the device reports), reserve it, derive, check the password against the profile,
-PUT, VERIFY, LOCK, commit, label, PASS. Every step is recorded through a :class:`Ledger`
-(registry + provenance log, durable before the next step), so the same command run again
-after any crash carries on: a device reporting a serial an earlier run left unfinished is
-re-verified and finished; serials only reserved go back to the queue after every port has
-said hello; nothing is skipped, nothing is given to two devices.
+One worker thread per port. For each device: HELLO; if the registry holds an unfinished row
+bound to this device's hardware id (an earlier run's, or another station's that let go of
+it), finish that one; else pick a serial (the work order's next, or the one the device
+reports), reserve it, derive, check the password against the profile, bind it to the device
+(written), PUT, VERIFY, LOCK, commit, label, PASS. Every step is recorded through a
+:class:`Ledger` (registry + provenance log, durable before the next step), so the same
+command run again after any crash carries on. A password is bound to one hardware id before
+it leaves the station, so it can only ever be finished on that device: nothing is skipped,
+nothing is given to two devices, by this station or any other station of the cell.
 
 The station owns the order of steps and nothing else: devices are reached through a
 :class:`Link` (the serial hook transport), the registry and log through a :class:`Ledger`,
@@ -21,20 +23,26 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from credline.derive import SCHEME, Deriver
 from credline.errors import CheckFailed, CredlineError
 from credline.ids import Serial
 from credline.labels import Label, LabelSink, make_label
+from credline.lifecycle import DeviceState
 from credline.policy import Profile, policy_violations
 from credline.ports import PortWatcher
 from credline.progress import BatchEvent, Event, Phase, PortEvent
 from credline.secret import Password
 from credline.workorder import Pending, WorkQueue
 
+if TYPE_CHECKING:
+    from credline.registry import Device
 
-class DeviceState(StrEnum):
+
+class HookState(StrEnum):
+    """What a device says of its own flash on HELLO (not the registry's lifecycle)."""
+
     BLANK = "blank"
     PROVISIONED = "provisioned"  # holds a record, still writable
     LOCKED = "locked"  # holds a record, write-once
@@ -45,7 +53,7 @@ class DeviceHello:
     """What a device says about itself. ``serial``/``key_id`` are those of its stored record."""
 
     hardware_id: str
-    state: DeviceState
+    state: HookState
     serial: str | None = None
     key_id: str | None = None
 
@@ -73,7 +81,17 @@ class VerifyMismatch(DeviceFault):
 
 
 class Refused(CredlineError):
-    """The registry will not give this serial to this station (another holds or has it)."""
+    """The registry will not give this serial (or row) to this station; says who has it."""
+
+    exit_code = 1
+
+
+class Busy(Refused):
+    """Another station of the cell has the serial in flight: try it again later."""
+
+
+class LeaseLost(Refused):
+    """Another station took the row over while this one stalled: leave it alone."""
 
 
 class Link(Protocol):
@@ -94,11 +112,20 @@ Connect = Callable[[str], Link]  # port name or URL -> Link; DeviceFault when no
 
 
 class Ledger(Protocol):
-    """The registry and the provenance log together: each call is one durable transition."""
+    """The registry and the provenance log together: each call is one durable transition.
+
+    Refusals are :class:`Refused` (a serial someone else has), :class:`Busy` (in flight on
+    another station) or :class:`LeaseLost`; any other exception stops the station.
+    """
+
+    @property
+    def station_id(self) -> str: ...
 
     def resume(self) -> tuple[list[Pending], list[str]]:
-        """(unfinished devices of this batch, serials already locked in it)."""
+        """(this station's unfinished devices, serials already done in the batch)."""
         ...
+
+    def unfinished(self) -> list[Pending]: ...
 
     def reserve(self, serial: str, port: str, hardware_id: str) -> None: ...
 
@@ -106,15 +133,30 @@ class Ledger(Protocol):
         """Generation and fingerprint for ``serial`` (generation + 1 on a collision)."""
         ...
 
-    def release(self, serial: str, port: str, reason: str) -> None:
-        """The device failed before anything was written: the serial is free again."""
+    def bind(self, serial: str, port: str, hardware_id: str, generation: int,
+             fingerprint: str) -> None:
+        """written: the password belongs to this device alone, before it is sent."""
         ...
 
-    def advance(self, serial: str, state: str, port: str, **fields: object) -> None:
-        """reserved -> written -> verified -> locked."""
+    def claim(self, hardware_id: str, port: str) -> Pending | None:
+        """The unfinished row bound to this device, now held by this station."""
+        ...
+
+    def release(self, serial: str, port: str, reason: str) -> None:
+        """The device failed before its password was bound: the serial is free again."""
+        ...
+
+    def advance(self, serial: str, state: DeviceState, port: str, **fields: object) -> None:
+        """written -> verified -> locked."""
         ...
 
     def fail(self, serial: str, port: str, reason: str) -> None: ...
+
+    def park(self, serial: str) -> None:
+        """The device went away mid-way: any station that sees it again may finish it."""
+        ...
+
+    def row(self, serial: str) -> Device | None: ...
 
     def owner(self, serial: str) -> str | None:
         """A plain description of who holds ``serial`` (batch and state), or None."""
@@ -124,8 +166,8 @@ class Ledger(Protocol):
         """(serial, generation) of every device locked in this batch."""
         ...
 
-    def finish(self, complete: bool) -> None:
-        """End of run; a complete batch is closed with a signed checkpoint."""
+    def finish(self, complete: bool) -> str:
+        """End of run: close the batch if nothing is in flight anywhere; says what it did."""
         ...
 
 
@@ -133,7 +175,6 @@ class Ledger(Protocol):
 class StationConfig:
     batch: str
     poll: float = 0.2  # seconds between looks at an idle port
-    sweep_timeout: float = 10.0  # how long blank devices wait for every port's first hello
     count: int | None = None  # stop after this many PASSes (no work order)
     keep_running: bool = False  # --auto: wait for more devices until interrupted
     idle_exit: float | None = None  # end once every port has been quiet this long (seconds)
@@ -144,6 +185,7 @@ class PortStatus:
     busy: bool = False
     settled: bool = False  # the current device needs nothing more (or there is none)
     last: tuple[str, str] | None = None  # (hardware id, outcome) last reported, to not repeat
+
 
 
 class Station:
@@ -162,14 +204,12 @@ class Station:
         self.labels = labels
         self.emit = emit
         pending, done = ledger.resume()
-        self.queue = WorkQueue(serials, pending, done)
-        self._done = set(done)
+        self.queue = WorkQueue(serials, done, held=[p.serial for p in pending])
+        self._resumed = len(pending)
         self._ports: dict[str, PortStatus] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._gone: set[str] = set()
         self._stop = threading.Event()
-        self._swept = threading.Event()
-        self._sweep_left: set[str] = set()
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
         self.passed = 0
@@ -183,13 +223,13 @@ class Station:
         """Provision until the work is done (or interrupted); True when nothing is left over."""
         self.emit(BatchEvent("started", self._start_message(), total=self.queue.total,
                              done_before=self.queue.done_before))
-        self._discover(initial=True)
+        self._discover()
         try:
             while not self._stop.is_set():
                 if self._fatal is not None or self._finished():
                     break
                 time.sleep(self.config.poll)
-                self._discover(initial=False)
+                self._discover()
         except KeyboardInterrupt:
             self.interrupted = True
             self.emit(BatchEvent("note", "interrupted: finishing the devices in flight"))
@@ -207,19 +247,17 @@ class Station:
 
     def _start_message(self) -> str:
         left = "devices as they come" if self.queue.total is None else (
-            f"{self.queue.left + len(self.queue.unfinished)} of {self.queue.total} to go")
-        resumed = len(self.queue.unfinished)
-        extra = f", resuming {resumed} unfinished from an earlier run" if resumed else ""
+            f"{self.queue.left + self._resumed} of {self.queue.total} to go")
+        extra = (f", resuming {self._resumed} unfinished from an earlier run"
+                 if self._resumed else "")
         return (f"batch {self.config.batch}: {self.profile.product}, key "
                 f"{self.deriver.key_id}, {left}{extra}")
 
-    def _discover(self, initial: bool) -> None:
+    def _discover(self) -> None:
         appeared, gone = self.watcher.poll()
         with self._lock:
             self._gone.update(gone)
             self._gone.difference_update(appeared)
-            if initial:
-                self._sweep_left = set(appeared)
         for port in gone:
             self.emit(PortEvent(port, Phase.GONE, reason="port disappeared"))
         for port in appeared:
@@ -230,8 +268,6 @@ class Station:
                                       name=f"port {port}", daemon=True)
             self._threads[port] = thread
             thread.start()
-        if initial and not appeared:
-            self._end_sweep()
 
     def _finished(self) -> bool:
         with self._lock:
@@ -248,25 +284,28 @@ class Station:
             return True
         if self.queue.from_device:
             return settled and bool(statuses)
-        return self.queue.idle and (settled or not self.queue.unfinished)
+        return self.queue.idle and settled and bool(statuses)
 
     def _wrap_up(self) -> bool:
-        unfinished = self.queue.unfinished
-        complete = (not self.queue.from_device and self.queue.left == 0 and not unfinished)
-        self.ledger.finish(complete)
+        unfinished = self.ledger.unfinished()
+        mine_done = (not self.queue.from_device and self.queue.left == 0 and not unfinished)
+        outcome = self.ledger.finish(mine_done)
         sheet = self._write_sheet()
         notes = []
         if unfinished:
             serials = ", ".join(p.serial for p in unfinished[:10])
-            notes.append(f"{len(unfinished)} device(s) written in an earlier run were not seen: "
-                         f"plug them in and run the same command again ({serials})")
+            notes.append(f"{len(unfinished)} device(s) written but not finished were not "
+                         f"seen again: plug them in and run the same command again "
+                         f"({serials})")
         if self.queue.left:
             notes.append(f"{self.queue.left} serial(s) of the work order not used yet")
+        if self.queue.deferred:
+            notes.append(f"{len(self.queue.deferred)} serial(s) in progress on other stations")
         if sheet:
             notes.append(f"label sheet {sheet}")
-        notes.append("batch closed" if complete else "batch left open: run again to resume")
+        notes.append(outcome)
         self.emit(BatchEvent("finished", "; ".join(notes)))
-        nothing_left = complete or (self.queue.from_device and not unfinished)
+        nothing_left = mine_done or (self.queue.from_device and not unfinished)
         return nothing_left and self.failed == 0
 
     def _write_sheet(self) -> str | None:
@@ -288,30 +327,15 @@ class Station:
         except BaseException as exc:  # a registry or log failure: nothing may go on
             self._fatal = exc
             self._stop.set()
-        finally:
-            self._arrive(port)
 
     def _is_gone(self, port: str) -> bool:
         with self._lock:
             return port in self._gone
 
-    def _arrive(self, port: str) -> None:
-        with self._lock:
-            self._sweep_left.discard(port)
-            empty = not self._sweep_left
-        if empty:
-            self._end_sweep()
-
-    def _end_sweep(self) -> None:
-        if not self._swept.is_set():
-            self.queue.release_reserved()
-            self._swept.set()
-
     def _attempt(self, port: str, status: PortStatus) -> None:
         try:
             link = self.connect(port)
         except DeviceFault as exc:
-            self._arrive(port)
             self._settle(port, status, ("", "absent"), Phase.WAITING, None, str(exc))
             return
         try:
@@ -323,31 +347,60 @@ class Station:
         try:
             hello = link.hello()
         except DeviceFault as exc:
-            self._arrive(port)
             # Keyed by what happened, not the message: noise on the line garbles each
             # reply differently, and the operator needs to hear about it once.
             self._settle(port, status, ("?", "no hello"), Phase.FAIL, None, str(exc))
             return
-        self._arrive(port)  # first hello on this port: the resume sweep can count it
         if status.last in ((hello.hardware_id, "passed"), (hello.hardware_id, "failed")):
             with self._lock:  # the device just reported stays until the operator takes it
                 status.settled = True
             return
-        pending = self.queue.claim_pending(hello.serial) if hello.serial else None
+        try:
+            pending = self.ledger.claim(hello.hardware_id, port)
+        except Busy as exc:
+            self._settle(port, status, (hello.hardware_id, "busy"), Phase.FAIL, hello.serial,
+                         str(exc))
+            return
         if pending is not None:
+            self.queue.claimed(pending.serial)
             self._run_device(status, hello.hardware_id,
                              lambda: self._adopt(port, link, hello, pending))
-        elif hello.state is DeviceState.LOCKED:
+        elif hello.state is HookState.LOCKED:
             self._locked_device(port, status, hello)
+        elif hello.serial and self._claims_anothers(port, status, hello):
+            return
         else:
             self._new_device(port, status, link, hello)
 
+    def _claims_anothers(self, port: str, status: PortStatus, hello: DeviceHello) -> bool:
+        """A device holding a serial of this batch that is bound to another device: set it
+        aside and change nothing (its claim cannot be proven, and the row is not its own)."""
+        assert hello.serial is not None
+        row = self.ledger.row(hello.serial)
+        if row is None or row.batch_id != self.config.batch or not row.state.bound:
+            return False
+        self._settle(port, status, (hello.hardware_id, "claims"), Phase.FAIL, hello.serial,
+                     f"device {hello.hardware_id} holds serial {hello.serial}, which this "
+                     f"batch gave to device {row.hardware_id} ({row.state}): set it aside; "
+                     "the registry is unchanged")
+        return True
+
     def _locked_device(self, port: str, status: PortStatus, hello: DeviceHello) -> None:
         serial = hello.serial or "?"
-        if serial in self._done:
-            self._reprint_if_missing(port, serial)
+        row = self.ledger.row(serial) if hello.serial else None
+        ours = row is not None and row.batch_id == self.config.batch
+        if ours and row is not None and row.state is DeviceState.LOCKED \
+                and row.hardware_id == hello.hardware_id:
+            if row.station_id == self.ledger.station_id:  # its label was printed here
+                self._reprint_if_missing(port, serial)
             self._settle(port, status, (hello.hardware_id, "done"), Phase.DONE, serial,
                          "already provisioned in this batch: take it off")
+            return
+        if ours and row is not None:
+            self._settle(port, status, (hello.hardware_id, "claims"), Phase.FAIL, serial,
+                         f"device {hello.hardware_id} is locked with serial {serial}, which "
+                         f"this batch gave to device {row.hardware_id} ({row.state}): set "
+                         "it aside; the registry is unchanged")
             return
         owner = self.ledger.owner(serial) if hello.serial else None
         where = f" ({owner})" if owner else ""
@@ -356,8 +409,6 @@ class Station:
                      "set it aside")
 
     def _new_device(self, port: str, status: PortStatus, link: Link, hello: DeviceHello) -> None:
-        if not self._swept.wait(self.config.sweep_timeout):
-            self._end_sweep()
         if self._stop.is_set():
             return
         serial = self._reserve_next(port, status, hello)
@@ -368,20 +419,32 @@ class Station:
 
     def _reserve_next(self, port: str, status: PortStatus, hello: DeviceHello) -> str | None:
         """The serial for a blank device, reserved; None (and reported) when there is none."""
+        tried: set[str] = set()
         while True:
             if self.queue.from_device:
                 serial: str | None = hello.hardware_id
                 self.queue.start(hello.hardware_id)
             else:
                 serial = self.queue.take()
-            if serial is None:
+            if serial is None or serial in tried:
+                if serial is not None:
+                    self.queue.defer(serial)
+                busy = len(self.queue.deferred)
+                extra = f" ({busy} in progress on other stations)" if busy else ""
                 self._settle(port, status, (hello.hardware_id, "no-work"), Phase.DONE, None,
-                             "work order complete: no serial left for this device")
+                             f"work order complete: no serial left for this device{extra}")
                 return None
+            tried.add(serial)
             self.emit(PortEvent(port, Phase.RESERVING, serial))
             try:
                 self.ledger.reserve(serial, port, hello.hardware_id)
                 return serial
+            except Busy:
+                self.queue.defer(serial)  # another station's; it may lapse back to us
+                if self.queue.from_device:
+                    self._settle(port, status, (hello.hardware_id, "taken"), Phase.FAIL,
+                                 serial, f"serial {serial} is in progress on another station")
+                    return None
             except Refused as exc:
                 self.queue.finish(serial)
                 if self.queue.from_device:
@@ -429,69 +492,89 @@ class Station:
     def _provision(self, port: str, link: Link, hello: DeviceHello, serial: str) -> bool:
         started = time.monotonic()
         credential, fingerprint = self._credential(serial)
-        self.emit(PortEvent(port, Phase.WRITING, serial))
         try:
-            link.put(credential)
-        except DeviceFault as exc:
-            self.ledger.release(serial, port, str(exc))
-            self.queue.give_back(serial)
+            self.ledger.bind(serial, port, hello.hardware_id, credential.generation,
+                             fingerprint)
+        except LeaseLost as exc:
+            self.queue.finish(serial)
             return self._fail(port, serial, str(exc))
-        self.ledger.advance(serial, "written", port, hardware_id=hello.hardware_id,
-                            generation=credential.generation, fingerprint=fingerprint)
-        return self._complete(port, link, credential, fingerprint, started, locked=False)
+        self.emit(PortEvent(port, Phase.WRITING, serial))
+        return self._write_and_finish(port, link, credential, started, verified=False)
 
     def _adopt(self, port: str, link: Link, hello: DeviceHello, pending: Pending) -> bool:
-        """A device an earlier run wrote (or may have): re-verify it and finish the job."""
+        """A device whose password is bound to it (an earlier run's, or another station's
+        that let it go): prove it, rewrite it if need be, and finish the job."""
         started = time.monotonic()
-        if hello.key_id is not None and hello.key_id != self.deriver.key_id:
-            self.queue.finish(pending.serial)
-            self.ledger.fail(pending.serial, port, "device holds a record from another key")
-            return self._fail(port, pending.serial,
-                              f"device holds serial {pending.serial} from key {hello.key_id}, "
-                              f"not this station's key {self.deriver.key_id}: wrong key?")
+        if hello.key_id is not None and hello.key_id != self.deriver.key_id \
+                and hello.serial == pending.serial:
+            return self._fail_row(port, pending.serial, "device holds a record from another "
+                                  f"key ({hello.key_id}), not this station's key "
+                                  f"{self.deriver.key_id}: wrong key?")
         credential = self._derive(pending.serial, pending.generation)
-        fingerprint = self.deriver.fingerprint(credential.password)
         self.emit(PortEvent(port, Phase.VERIFYING, pending.serial, "resuming"))
-        return self._complete(port, link, credential, fingerprint, started,
-                              locked=hello.state is DeviceState.LOCKED,
-                              verified=pending.state == "verified",
-                              unwritten=pending.state == "reserved")
+        verified = pending.state is DeviceState.VERIFIED
+        if hello.serial == pending.serial:
+            try:
+                link.verify(credential)
+                return self._finish(port, link, credential, started, verified=verified,
+                                    locked=hello.state is HookState.LOCKED)
+            except VerifyMismatch:
+                pass  # a write cut short: the device kept its old record; write it again
+            except DeviceFault as exc:
+                return self._park(port, pending.serial, exc)
+        if hello.state is HookState.LOCKED:
+            return self._fail_row(port, pending.serial, f"device {hello.hardware_id} is locked "
+                                  "with another record and cannot take its own serial")
+        return self._write_and_finish(port, link, credential, started, verified=verified)
 
-    def _complete(self, port: str, link: Link, credential: Credential, fingerprint: str,
-                  started: float, *, locked: bool, verified: bool = False,
-                  unwritten: bool = False) -> bool:
-        """VERIFY, LOCK, commit, label, PASS: the steps after the record is on the device."""
+    def _write_and_finish(self, port: str, link: Link, credential: Credential, started: float,
+                          *, verified: bool) -> bool:
+        try:
+            link.put(credential)
+            link.verify(credential)
+        except VerifyMismatch as exc:
+            return self._fail_row(port, credential.serial, str(exc))
+        except DeviceFault as exc:
+            return self._park(port, credential.serial, exc)
+        return self._finish(port, link, credential, started, verified=verified, locked=False)
+
+    def _finish(self, port: str, link: Link, credential: Credential, started: float, *,
+                verified: bool, locked: bool) -> bool:
+        """After a VERIFY that matched: commit verified, LOCK, commit locked, label, PASS."""
         serial = credential.serial
         try:
-            self.emit(PortEvent(port, Phase.VERIFYING, serial))
-            link.verify(credential)
-            if unwritten:
-                self.ledger.advance(serial, "written", port, generation=credential.generation,
-                                    fingerprint=fingerprint)
             if not verified:
-                self.ledger.advance(serial, "verified", port)
+                self.ledger.advance(serial, DeviceState.VERIFIED, port)
             if not locked:
                 self.emit(PortEvent(port, Phase.LOCKING, serial))
                 link.lock()
-        except VerifyMismatch as exc:
+            self.ledger.advance(serial, DeviceState.LOCKED, port,
+                                seconds=round(time.monotonic() - started, 3))
+        except LeaseLost as exc:
             self.queue.finish(serial)
-            self.ledger.fail(serial, port, str(exc))
             return self._fail(port, serial, str(exc))
         except DeviceFault as exc:
-            self._keep_for_resume(serial, credential.generation, unwritten)
-            return self._fail(port, serial, f"{exc}; plug the device back in to finish it")
-        self.ledger.advance(serial, "locked", port,
-                            seconds=round(time.monotonic() - started, 3))
+            return self._park(port, serial, exc)
         self._print_label(port, serial, credential)
-        with self._lock:
-            self._done.add(serial)
         self.queue.finish(serial)
         self.emit(PortEvent(port, Phase.PASS, serial))
         return True
 
-    def _keep_for_resume(self, serial: str, generation: int, unwritten: bool) -> None:
-        """A device that went away after its record was written: finish it when it returns."""
-        self.queue.hold(Pending(serial, "reserved" if unwritten else "written", generation))
+    def _park(self, port: str, serial: str, exc: DeviceFault) -> bool:
+        """The device went away after its password was bound to it: finish it when it (the
+        same device) comes back, on this station or any other."""
+        self.ledger.park(serial)
+        self.queue.finish(serial)
+        return self._fail(port, serial, f"{exc}; plug the device back in to finish it")
+
+    def _fail_row(self, port: str, serial: str, reason: str) -> bool:
+        """Set the device aside for good: its row is this device's own, so it fails."""
+        self.queue.finish(serial)
+        try:
+            self.ledger.fail(serial, port, reason)
+        except LeaseLost as exc:
+            return self._fail(port, serial, str(exc))
+        return self._fail(port, serial, reason)
 
     def _fail(self, port: str, serial: str, reason: str) -> bool:
         self.emit(PortEvent(port, Phase.FAIL, serial, reason))

@@ -39,6 +39,7 @@ class StationOptions:
     count: int | None = None
     idle_exit: float | None = None
     poll: float = 0.2
+    lease: float = 30.0  # seconds a station holds an in-flight row without renewing it
 
 
 @dataclass

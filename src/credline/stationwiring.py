@@ -1,16 +1,9 @@
-"""The station's adapters: the registry + provenance log as one :class:`Ledger`, and the
-serial hook transport as :class:`Link`\\s.
-
-Write-ahead order, everywhere: the signed log entry is appended (and fsynced) first, then the
-registry moves. After a crash the log may be one step ahead of the registry, never behind it,
-which is what ``audit verify --registry`` checks.
-"""
+"""The station's adapters: opening the ledger (:mod:`credline.ledger`), and the serial hook
+transport as :class:`Link`\\s."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,137 +11,33 @@ from typing import TYPE_CHECKING
 
 from credline.derive import SCHEME
 from credline.errors import BadInput
+from credline.ledger import RegistryLedger, Scope
 from credline.policy import Profile, Storage
 from credline.protocol import DeviceState as WireState
-from credline.provenance import ProvenanceLog
+from credline.provenance import ProvenanceLog, check_log_head
 from credline.record import DEFAULT_ITERATIONS, Record
-from credline.registry import IllegalTransition, Registry, SerialTaken, open_registry
+from credline.registry import open_registry
 from credline.secret import Password
 from credline.station import (
     Connect,
     Credential,
     DeviceFault,
     DeviceHello,
-    DeviceState,
-    Ledger,
-    Refused,
+    HookState,
     VerifyMismatch,
 )
 from credline.station_identity import check_enrolled, load_station_key
 from credline.transport.serial_hook import DeviceError, HookLink, VerifyFailed
-from credline.workorder import Pending
 
 if TYPE_CHECKING:
     from credline.stationrun import StationOptions
 
-_STATES = {WireState.EMPTY: DeviceState.BLANK, WireState.PROVISIONED: DeviceState.PROVISIONED,
-           WireState.LOCKED: DeviceState.LOCKED}
-
-
-class RegistryLedger:
-    """Registry rows and signed log entries for one batch, one station."""
-
-    def __init__(self, registry: Registry, log: ProvenanceLog, batch: str, product: str,
-                 key_id: str, station_id: str, operator: str, *, closed: bool = False) -> None:
-        self.registry = registry
-        self.key_id = key_id  # the batch's key (open_batch refuses any other)
-        self.closed = closed  # a rerun of a finished batch: nothing may be added to it
-        self.log = log
-        self.batch = batch
-        self.product = product
-        self.station_id = station_id
-        self.operator = operator
-        # One writer to the log at a time, in order. Registry moves happen outside it:
-        # SQLite and PostgreSQL order their own transactions, and the write-ahead rule
-        # (log entry, then registry move) is per device, so ports overlap their fsyncs.
-        self._lock = threading.Lock()
-        self._assigned: dict[str, tuple[int, str]] = {}  # serial -> generation, fingerprint
-
-    def _record(self, event: str, serial: str | None = None, **fields: object) -> None:
-        if serial is not None:
-            fields["serial"] = serial
-        with self._lock:
-            self.log.append(event, batch=self.batch, product=self.product,
-                            operator=self.operator, **fields)
-
-    def resume(self) -> tuple[list[Pending], list[str]]:
-        devices = self.registry.devices(self.batch)
-        pending = [Pending(d.serial, d.state, d.generation) for d in devices
-                   if d.state in ("reserved", "written", "verified")]
-        return pending, [d.serial for d in devices if d.state == "locked"]
-
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None:
-        if self.closed:
-            raise Refused(f"batch {self.batch} is closed: start a new batch for more devices")
-        try:
-            device = self.registry.reserve(self.batch, self.product, serial, self.station_id,
-                                           port)
-        except SerialTaken as exc:
-            raise Refused(str(exc)) from None
-        if device.state != "reserved":
-            raise Refused(f"serial {serial!r} is already {device.state} in batch {self.batch}")
-        self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
-
-    def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
-        assigned = self.registry.assign_fingerprint(self.batch, self.product, serial,
-                                                    fingerprint_at)
-        self._assigned[serial] = assigned
-        return assigned
-
-    def release(self, serial: str, port: str, reason: str) -> None:
-        self._record("device.released", serial, port=port, reason=reason)
-        self.registry.release(self.batch, self.product, serial)
-
-    def advance(self, serial: str, state: str, port: str, **fields: object) -> None:
-        if serial in self._assigned:
-            key_id: str | None = self.key_id
-            generation: int | None
-            fingerprint: str | None
-            generation, fingerprint = self._assigned[serial]
-        else:  # a device resumed from an earlier run: the registry has what it was given
-            device = self.registry.device(self.product, serial)
-            key_id = device.key_id if device else None
-            generation = device.generation if device else None
-            fingerprint = device.fingerprint if device else None
-        self._record(f"device.{state}", serial, port=port, key_id=key_id,
-                     generation=generation, fingerprint=fingerprint, **{
-                         k: v for k, v in fields.items()
-                         if k not in ("generation", "fingerprint")})
-        move = {"written": self.registry.mark_written,
-                "verified": self.registry.mark_verified,
-                "locked": self.registry.mark_locked}[state]
-        try:
-            move(self.product, serial)
-        except IllegalTransition:
-            current = self.registry.device(self.product, serial)
-            if current is None or current.state != state:
-                raise
-
-    def fail(self, serial: str, port: str, reason: str) -> None:
-        self._record("device.failed", serial, port=port, reason=reason)
-        # Already failed or locked: the log entry says what happened.
-        with contextlib.suppress(IllegalTransition):
-            self.registry.mark_failed(self.product, serial, reason)
-
-    def owner(self, serial: str) -> str | None:
-        device = self.registry.device(self.product, serial)
-        if device is None:
-            return None
-        return f"batch {device.batch_id} on station {device.station_id}, {device.state}"
-
-    def locked(self) -> list[tuple[str, int]]:
-        return sorted((d.serial, d.generation)
-                      for d in self.registry.devices(self.batch, "locked"))
-
-    def finish(self, complete: bool) -> None:
-        with self._lock:
-            if complete and not self.closed:
-                self.log.checkpoint(self.batch, self.registry)
-                self.closed = True
+_STATES = {WireState.EMPTY: HookState.BLANK, WireState.PROVISIONED: HookState.PROVISIONED,
+           WireState.LOCKED: HookState.LOCKED}
 
 
 def open_ledger(profile: Profile, key_id: str, options: StationOptions,
-                closers: list[Callable[[], None]]) -> Ledger:
+                closers: list[Callable[[], None]]) -> RegistryLedger:
     """Registry, station identity and provenance log, checked before any device is touched."""
     key_path = options.station_key or options.log_path.parent / "station.key"
     if not Path(key_path).exists():
@@ -158,14 +47,18 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     registry = open_registry(options.registry_url)
     closers.append(registry.close)
     check_enrolled(registry, station_id, signer)
+    log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
+    check_log_head(log, registry.station_heads().get(station_id))
     state = registry.open_batch(options.batch, profile.product, key_id, profile.source,
                                 station_id, allow_closed=True)
-    log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
     log.append("station.started", batch=options.batch, product=profile.product,
                key_id=key_id, profile=profile.source, operator=options.operator,
                firmware=str(profile.section("product").get("firmware", "")))
-    return RegistryLedger(registry, log, options.batch, profile.product, key_id, station_id,
-                          options.operator, closed=state == "closed")
+    scope = Scope(options.batch, profile.product, key_id, station_id, options.operator)
+    ledger = RegistryLedger(registry, log, scope, closed=state == "closed",
+                            lease=options.lease)
+    closers.append(ledger.close)
+    return ledger
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""The station's work: which serial goes to the next device, and what an earlier run left.
+"""The station's work: which serial goes to the next device.
 
 A :class:`WorkQueue` hands out serials in work-order order to many port workers at once,
-takes back a serial whose device failed before anything reached the registry as written,
-and holds the *resume pool*: devices an earlier run reserved or wrote but did not finish.
-A device that reports a pooled serial is adopted (re-verified, locked, committed); pooled
-serials only *reserved* (never confirmed written) go back to the queue once every port has
-said hello, so a serial is neither skipped nor given to two devices. Pure and thread-safe.
+takes back a serial whose device failed before its password was bound to it, and keeps
+aside (*defers*) serials another station of the cell has in flight, offering them again once
+the work order is used up, in case that station let them lapse. Serials done in the batch and
+this station's unfinished ones (finished when their own device comes back) are never handed
+out. Pure and thread-safe.
 """
 
 from __future__ import annotations
@@ -15,68 +15,53 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from credline.lifecycle import DeviceState
+
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A device of this batch an earlier run left unfinished."""
+    """A device of this batch whose password is bound to it but which is not finished."""
 
     serial: str
-    state: str  # "reserved", "written" or "verified"
+    state: DeviceState  # written or verified
     generation: int
 
 
 class WorkQueue:
-    """Serials still to provision, and the earlier run's unfinished devices."""
+    """Serials still to provision, in order; the registry decides who really gets each."""
 
-    def __init__(self, serials: Iterable[str] | None, pending: Iterable[Pending] = (),
-                 done: Iterable[str] = ()) -> None:
-        finished = set(done)
-        self._pending = {p.serial: p for p in pending}
+    def __init__(self, serials: Iterable[str] | None, done: Iterable[str] = (),
+                 held: Iterable[str] = ()) -> None:
+        skip = set(done) | set(held)
         self.from_device = serials is None
-        order = [] if serials is None else [s for s in serials
-                                            if s not in finished and s not in self._pending]
-        self._queue: deque[str] = deque(order)
         self._order = {s: i for i, s in enumerate(serials or ())}
+        self._queue: deque[str] = deque(s for s in self._order if s not in skip)
+        self._deferred: deque[str] = deque()
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
         self.total = None if serials is None else len(self._order)
-        self.done_before = len(finished)
-
-    def claim_pending(self, serial: str) -> Pending | None:
-        """Take the earlier run's record for ``serial`` if a device reports it (once)."""
-        with self._lock:
-            found = self._pending.pop(serial, None)
-            if found is not None:
-                self._in_flight.add(serial)
-            return found
-
-    def release_reserved(self) -> list[str]:
-        """After the hello sweep: pooled serials never confirmed written go back in order."""
-        with self._lock:
-            back = sorted((p.serial for p in self._pending.values() if p.state == "reserved"),
-                          key=lambda s: self._order.get(s, -1))
-            for serial in back:
-                del self._pending[serial]
-            if not self.from_device:
-                self._queue.extendleft(reversed(back))
-            return back
+        self.done_before = len(set(done) & set(self._order)) if serials is not None \
+            else len(set(done))
 
     def take(self) -> str | None:
-        """The next serial of the work order, or None when it is used up."""
+        """The next serial of the work order (then the deferred ones), or None."""
         with self._lock:
-            if not self._queue:
+            source = self._queue or self._deferred
+            if not source:
                 return None
-            serial = self._queue.popleft()
+            serial = source.popleft()
             self._in_flight.add(serial)
             return serial
 
     def start(self, serial: str) -> None:
-        """Mark a device-reported serial as in flight."""
+        """Mark a device-reported serial, or an adopted one, as in flight."""
         with self._lock:
             self._in_flight.add(serial)
 
+    claimed = start
+
     def give_back(self, serial: str) -> None:
-        """A device failed before its serial was written: the next device gets it."""
+        """A device failed before its password was bound: the next device gets the serial."""
         with self._lock:
             self._in_flight.discard(serial)
             if not self.from_device:
@@ -84,16 +69,17 @@ class WorkQueue:
                 index = sum(1 for s in self._queue if self._order.get(s, 0) < position)
                 self._queue.insert(index, serial)
 
-    def finish(self, serial: str) -> None:
-        """The serial's device is done (passed, or failed after its serial was written)."""
+    def defer(self, serial: str) -> None:
+        """Another station has it in flight: offer it again after the rest."""
         with self._lock:
             self._in_flight.discard(serial)
+            if serial not in self._deferred and not self.from_device:
+                self._deferred.append(serial)
 
-    def hold(self, pending: Pending) -> None:
-        """A device left mid-way (unplugged after its record was written): adopt it later."""
+    def finish(self, serial: str) -> None:
+        """The serial's device is done here (passed, failed, or parked for its device)."""
         with self._lock:
-            self._in_flight.discard(pending.serial)
-            self._pending[pending.serial] = pending
+            self._in_flight.discard(serial)
 
     @property
     def left(self) -> int:
@@ -101,13 +87,12 @@ class WorkQueue:
             return len(self._queue)
 
     @property
-    def unfinished(self) -> list[Pending]:
-        """Earlier-run devices not yet seen (written, so not to be reissued)."""
+    def deferred(self) -> list[str]:
         with self._lock:
-            return sorted(self._pending.values(), key=lambda p: self._order.get(p.serial, -1))
+            return list(self._deferred)
 
     @property
     def idle(self) -> bool:
-        """Nothing queued and nothing in flight."""
+        """Nothing queued and nothing in flight (deferred serials are others' work)."""
         with self._lock:
             return not self._queue and not self._in_flight

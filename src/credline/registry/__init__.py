@@ -1,10 +1,18 @@
 """The device registry: who got which serial, generation and fingerprint, in which state.
 
-One schema (:mod:`credline.registry.schema`), two backends: a SQLite file
-(``sqlite:///factory.db``) for one station, PostgreSQL (``postgresql://...``) for several
-stations or lines sharing one registry. Every state change is one transaction; uniqueness of
-serials and fingerprints is enforced by database constraints, so concurrent stations cannot
-both win. Devices move reserved → written → verified → locked, or to failed.
+One schema (:mod:`credline.registry.schema`), two backends: a SQLite file for one station,
+PostgreSQL for a cell of stations sharing one registry. Every state change is one
+transaction; uniqueness of serials and fingerprints is enforced by database constraints, so
+concurrent stations cannot both win. States and moves are :mod:`credline.lifecycle`'s.
+
+A cell's rules live here, in the WHERE clauses, so that no station can break them:
+
+- a row in flight is held by one station (and run) under a lease; only its holder moves it;
+- a reserved row whose lease lapsed may be taken over by any station (no password is out);
+- a written or verified row is bound to a hardware id: another station may take it over
+  only for that same device, and only once the holder's lease lapsed;
+- a lost device's serial is retired, or re-issued at the next generation, only by
+  :meth:`Registry.retire` / :meth:`Registry.reissue` (explicit, logged commands).
 
 Never holds a password or key: fingerprints and key ids only.
 """
@@ -12,110 +20,43 @@ Never holds a password or key: fingerprints and key ids only.
 from __future__ import annotations
 
 import contextlib
-import csv
-import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from credline.atomicfile import atomic_text
 from credline.errors import BadInput, CredlineError
+from credline.lifecycle import DeviceState
 from credline.registry import schema as s
+from credline.registry.connect import RegistryError, describe, engine_for, now, safe_url
+from credline.registry.devices import (
+    Ack,
+    ClaimRefused,
+    Device,
+    DeviceRows,
+    Holder,
+    IllegalTransition,
+    SerialTaken,
+)
 
-STATES = ("reserved", "written", "verified", "locked", "failed")
-_NEXT = {"written": ("reserved",), "verified": ("written",), "locked": ("verified",),
-         "failed": ("reserved", "written", "verified")}
-MAX_GENERATION_TRIES = 64
+__all__ = ["STATES", "Ack", "ClaimRefused", "Device", "Holder", "IllegalTransition",
+           "Registry", "RegistryError", "SerialTaken", "open_registry"]
 
-
-class RegistryError(CredlineError):
-    """The registry cannot be used: unreachable, read-only, full, or from a newer credline."""
-
-
-class SerialTaken(CredlineError):
-    """Another batch or station already holds this serial."""
-
-
-class IllegalTransition(CredlineError):
-    """A device was asked to move to a state it cannot reach from where it is."""
+STATES = tuple(DeviceState)
 
 
-@dataclass(frozen=True)
-class Device:
-    product: str
-    serial: str
-    batch_id: str
-    generation: int
-    key_id: str
-    fingerprint: str | None
-    state: str
-    station_id: str
-    port: str
-    reason: str
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _engine_for(url: str, *, writer: bool = True) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise BadInput(f"invalid registry URL {url!r} (expected sqlite:///FILE or "
-                       "postgresql://USER@HOST/DB)") from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise BadInput(f"registry URL {url!r}: give a file, sqlite:///PATH")
-        engine = create_engine(parsed, connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi: Any, _record: Any) -> None:
-            dbapi.isolation_level = None  # transactions are ours: BEGIN below
-            dbapi.execute("PRAGMA foreign_keys = ON")
-            # Write-ahead logging: one fsync per commit instead of a rollback journal's
-            # several, and readers never wait for a writer. FULL keeps every commit durable.
-            # The mode sticks to the file; on a read-only file the pragma changes nothing.
-            dbapi.execute("PRAGMA journal_mode = WAL")
-            dbapi.execute("PRAGMA synchronous = FULL")
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Connection) -> None:
-            # Writers take the write lock up front (no lock upgrade, so no deadlock between
-            # stations); readers use a plain deferred transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
-
-        return engine
-    if parsed.drivername == "postgresql+psycopg":
-        return create_engine(parsed, pool_pre_ping=True)
-    raise BadInput(f"registry URL {url!r}: unsupported database {parsed.drivername!r} "
-                   "(sqlite or postgresql)")
-
-
-def _safe(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid URL>"
-
-
-class Registry:
+class Registry(DeviceRows):
     """A connection to one registry database. Use :func:`open_registry`."""
 
     def __init__(self, url: str, engine: Engine, reader: Engine) -> None:
-        self.url = _safe(url)
+        self.url = safe_url(url)
         self._engine = engine
         self._reader = reader
-        # A batch's key never changes and batches are never deleted: read each one once.
-        self._batch_keys: dict[str, str] = {}
+        self._batch_keys: dict[str, str] = {}  # a batch's key never changes: read it once
         # SQLite has one writer at a time; threads of this process queue here rather than in
         # SQLite's busy handler, which sleeps in steps of milliseconds. Other processes still
         # wait there. PostgreSQL orders concurrent transactions itself.
@@ -136,7 +77,7 @@ class Registry:
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            raise self._error(exc) from None
+            raise describe(self.url, exc) from None
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -144,31 +85,34 @@ class Registry:
             with self._reader.connect() as conn:
                 yield conn
         except DBAPIError as exc:
-            raise self._error(exc) from None
-
-    def _error(self, exc: DBAPIError) -> RegistryError:
-        text = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        if "readonly" in text or "read-only" in text:
-            return RegistryError(f"registry {self.url} is read-only: {text}")
-        if "disk" in text and ("full" in text or "I/O" in text):
-            return RegistryError(f"registry {self.url}: the disk is full ({text})")
-        return RegistryError(f"registry {self.url} failed: {text}",
-                             hint="check the database server and the network")
+            raise describe(self.url, exc) from None
 
     def init(self) -> None:
         """Create the tables, or check that an existing registry is one this credline reads."""
         with self._tx() as conn:
             if inspect(conn).has_table("credline_schema"):
                 version = conn.execute(select(s.schema_version.c.version)).scalar()
-                if version is not None and version > s.SCHEMA_VERSION:
-                    raise RegistryError(
-                        f"registry {self.url} has schema version {version}, newer than this "
-                        f"credline understands ({s.SCHEMA_VERSION}); upgrade credline")
                 if version == s.SCHEMA_VERSION:
                     return
+                if version is not None:
+                    raise RegistryError(
+                        f"registry {self.url} has schema version {version}; this credline "
+                        f"reads version {s.SCHEMA_VERSION} only",
+                        hint="use the credline that made it, or a new registry")
             s.metadata.create_all(conn)
             conn.execute(s.schema_version.delete())
             conn.execute(insert(s.schema_version).values(version=s.SCHEMA_VERSION))
+
+    def check_schema(self) -> None:
+        """Refuse a database that is not a credline registry of this schema version."""
+        with self._read() as conn:
+            if not inspect(conn).has_table("credline_schema"):
+                raise BadInput(f"{self.url} is not a credline registry (run 'credline "
+                               f"registry init {self.url}' to make one)")
+            version = conn.execute(select(s.schema_version.c.version)).scalar()
+        if version != s.SCHEMA_VERSION:
+            raise RegistryError(f"registry {self.url} has schema version {version}; this "
+                                f"credline reads version {s.SCHEMA_VERSION} only")
 
     def close(self) -> None:
         self._engine.dispose()
@@ -180,15 +124,15 @@ class Registry:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    # -- stations, keys, batches -------------------------------------------------------------
+    # -- stations ----------------------------------------------------------------------------
     def register_station(self, station_id: str, public_key: bytes) -> None:
         with self._tx() as conn:
             known = conn.execute(select(s.stations.c.public_key).where(
                 s.stations.c.station_id == station_id)).scalar()
             if known is None:
-                conn.execute(insert(s.stations).values(station_id=station_id,
-                                                       public_key=public_key.hex(),
-                                                       created_at=_now()))
+                conn.execute(insert(s.stations).values(
+                    station_id=station_id, public_key=public_key.hex(), created_at=now(),
+                    log_seq=0, log_head="0" * 64))
             elif known != public_key.hex():
                 raise BadInput(f"station {station_id!r} is already enrolled with another key "
                                f"in {self.url}")
@@ -204,6 +148,14 @@ class Registry:
             rows = conn.execute(select(s.stations.c.station_id, s.stations.c.public_key))
             return {row.station_id: bytes.fromhex(row.public_key) for row in rows}
 
+    def station_heads(self) -> dict[str, tuple[int, str]]:
+        """Per station: (sequence number, hash) of its newest acknowledged log entry."""
+        with self._read() as conn:
+            rows = conn.execute(select(s.stations.c.station_id, s.stations.c.log_seq,
+                                       s.stations.c.log_head))
+            return {row.station_id: (int(row.log_seq), row.log_head) for row in rows}
+
+    # -- batches -----------------------------------------------------------------------------
     def open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
                    station_id: str, *, allow_closed: bool = False) -> str:
         """Open a batch (idempotent for the same product and key; resuming is allowed).
@@ -226,12 +178,12 @@ class Registry:
         with self._tx() as conn:
             if conn.execute(select(s.products.c.product).where(
                     s.products.c.product == product)).first() is None:
-                conn.execute(insert(s.products).values(product=product, created_at=_now()))
+                conn.execute(insert(s.products).values(product=product, created_at=now()))
             owner = conn.execute(select(s.keys.c.product).where(
                 s.keys.c.key_id == key_id)).scalar()
             if owner is None:
                 conn.execute(insert(s.keys).values(key_id=key_id, product=product,
-                                                   created_at=_now()))
+                                                   created_at=now()))
             elif owner != product:
                 raise BadInput(f"key {key_id} already belongs to product {owner!r}, not "
                                f"{product!r}: use one key per product line")
@@ -239,7 +191,7 @@ class Registry:
             if row is None:
                 conn.execute(insert(s.batches).values(
                     batch_id=batch_id, product=product, key_id=key_id, profile_id=profile_id,
-                    station_id=station_id, state="open", opened_at=_now()))
+                    station_id=station_id, state="open", opened_at=now()))
             elif (row.product, row.key_id) != (product, key_id):
                 raise BadInput(f"batch {batch_id!r} already exists for product {row.product!r} "
                                f"with key {row.key_id}; it cannot be reused for {product!r} "
@@ -251,226 +203,47 @@ class Registry:
                                "open a new batch")
         return "open"
 
-    def close_batch(self, batch_id: str, entries: int, head_hash: str) -> None:
-        """Close a batch, recording the provenance checkpoint (entry count and head hash)."""
-        with self._tx() as conn:
-            done = conn.execute(update(s.batches).where(
-                s.batches.c.batch_id == batch_id, s.batches.c.state == "open").values(
-                state="closed", closed_at=_now(), log_entries=entries, log_head=head_hash))
-            if done.rowcount != 1:
-                raise BadInput(f"batch {batch_id!r} is not open in {self.url}")
-
     def batch(self, batch_id: str) -> dict[str, Any] | None:
         with self._read() as conn:
             row = conn.execute(select(s.batches).where(s.batches.c.batch_id == batch_id)).first()
         return dict(row._mapping) if row else None
 
-    # -- devices -----------------------------------------------------------------------------
-    def reserve(self, batch_id: str, product: str, serial: str, station_id: str,
-                port: str = "") -> Device:
-        """Hold ``serial`` for this batch; resumes this batch's own earlier reservation.
-
-        Raises :class:`SerialTaken` when another batch holds it. The unique constraint
-        decides between racing stations.
-        """
-        key_id = self._batch_keys.get(batch_id)
-        if key_id is None:
-            batch = self.batch(batch_id)
-            if batch is None:
-                raise BadInput(f"batch {batch_id!r} is not open in {self.url}")
-            key_id = self._batch_keys[batch_id] = batch["key_id"]
-        now = _now()
-        try:
-            with self._tx() as conn:
-                conn.execute(insert(s.devices).values(
-                    product=product, serial=serial, batch_id=batch_id, generation=0,
-                    key_id=key_id, state="reserved", station_id=station_id,
-                    port=port, reason="", created_at=now, updated_at=now))
-                self._event(conn, batch_id, product, serial, "reserved", f"{station_id} {port}")
-            return Device(product, serial, batch_id, 0, key_id, None, "reserved", station_id,
-                          port, "")
-        except IntegrityError:
-            pass  # already registered: decide below from the row that won
-        device = self.device(product, serial)
-        assert device is not None
-        if device.batch_id != batch_id:
-            raise SerialTaken(f"serial {serial!r} of {product} is already held by batch "
-                              f"{device.batch_id!r} on station {device.station_id!r} "
-                              f"({device.state})")
-        if device.station_id != station_id and device.state in ("reserved", "written"):
-            with self._tx() as conn:
-                conn.execute(update(s.devices).where(
-                    s.devices.c.product == product, s.devices.c.serial == serial).values(
-                    station_id=station_id, port=port, updated_at=_now()))
-            return self.device(product, serial) or device
-        return device
-
-    def assign_fingerprint(self, batch_id: str, product: str, serial: str,
-                           derive: Callable[[int], str]) -> tuple[int, str]:
-        """Give a reserved device its generation and fingerprint.
-
-        Tries ``derive(generation)`` from 0 upwards; a fingerprint already registered for the
-        product is refused by the UNIQUE(product, fingerprint) constraint and the next
-        generation is tried (the brief's collision rule). Idempotent on resume.
-        """
-        for generation in range(MAX_GENERATION_TRIES):
-            fingerprint = derive(generation)
-            try:
-                with self._tx() as conn:
-                    done = conn.execute(update(s.devices).where(
-                        s.devices.c.product == product, s.devices.c.serial == serial,
-                        s.devices.c.batch_id == batch_id,
-                        s.devices.c.fingerprint.is_(None)).values(
-                        generation=generation, fingerprint=fingerprint, updated_at=_now()))
-                    if done.rowcount != 1:
-                        # Not this batch's, or assigned already (a resume): the row says.
-                        device = self._require(product, serial, batch_id)
-                        if device.fingerprint is None:
-                            raise IllegalTransition(f"serial {serial!r} changed under us")
-                        return device.generation, device.fingerprint
-                    if generation:
-                        self._event(conn, batch_id, product, serial, "collision",
-                                    f"re-derived with generation {generation}")
-                return generation, fingerprint
-            except IntegrityError:
-                continue
-        raise RegistryError(f"serial {serial!r}: {MAX_GENERATION_TRIES} generations all "
-                            "collided; the key or the encoder is broken")
-
-    def _require(self, product: str, serial: str, batch_id: str | None = None) -> Device:
-        device = self.device(product, serial)
-        if device is None:
-            raise BadInput(f"serial {serial!r} of {product} is not in registry {self.url}")
-        if batch_id is not None and device.batch_id != batch_id:
-            raise SerialTaken(f"serial {serial!r} of {product} belongs to batch "
-                              f"{device.batch_id!r}, not {batch_id!r}")
-        return device
-
-    def _move(self, product: str, serial: str, state: str, reason: str = "") -> None:
-        where = [s.devices.c.product == product, s.devices.c.serial == serial,
-                 s.devices.c.state.in_(_NEXT[state])]
-        if state == "written":  # nothing is written before its fingerprint is registered
-            where.append(s.devices.c.fingerprint.is_not(None))
-        with self._tx() as conn:
-            batch = conn.execute(update(s.devices).where(*where).values(
-                state=state, reason=reason, updated_at=_now()).returning(
-                s.devices.c.batch_id)).scalar()
-            if batch is None:
-                current = conn.execute(select(s.devices.c.state, s.devices.c.fingerprint).where(
-                    s.devices.c.product == product, s.devices.c.serial == serial)).first()
-                if current is None:
-                    raise BadInput(f"serial {serial!r} of {product} is not in registry "
-                                   f"{self.url}")
-                if state == "written" and current.fingerprint is None:
-                    raise IllegalTransition(f"serial {serial!r}: no fingerprint assigned "
-                                            "before write")
-                raise IllegalTransition(f"serial {serial!r} of {product} is {current.state}; "
-                                        f"it cannot become {state}")
-            self._event(conn, batch, product, serial, state, reason)
-
-    def mark_written(self, product: str, serial: str) -> None:
-        self._move(product, serial, "written")
-
-    def mark_verified(self, product: str, serial: str) -> None:
-        self._move(product, serial, "verified")
-
-    def mark_locked(self, product: str, serial: str) -> None:
-        self._move(product, serial, "locked")
-
-    def mark_failed(self, product: str, serial: str, reason: str) -> None:
-        self._move(product, serial, "failed", reason)
-
-    def release(self, batch_id: str, product: str, serial: str) -> None:
-        """Free a serial this batch reserved but never wrote (the device went away first)."""
-        with self._tx() as conn:
-            done = conn.execute(s.devices.delete().where(
-                s.devices.c.product == product, s.devices.c.serial == serial,
-                s.devices.c.batch_id == batch_id, s.devices.c.state == "reserved"))
-            if done.rowcount != 1:
-                raise IllegalTransition(f"serial {serial!r} of {product} is not reserved by "
-                                        f"batch {batch_id!r}; it cannot be released")
-            self._event(conn, batch_id, product, serial, "released", "")
-
-    def retry(self, product: str, serial: str) -> None:
-        """Put a failed device back to reserved (same batch), keeping its fingerprint."""
-        with self._tx() as conn:
-            conn.execute(update(s.devices).where(
-                s.devices.c.product == product, s.devices.c.serial == serial,
-                s.devices.c.state == "failed").values(state="reserved", reason="",
-                                                      updated_at=_now()))
-
-    def device(self, product: str, serial: str) -> Device | None:
+    def batches(self) -> list[dict[str, Any]]:
         with self._read() as conn:
-            row = conn.execute(select(s.devices).where(
-                s.devices.c.product == product, s.devices.c.serial == serial)).first()
-        return _device(row) if row else None
+            rows = conn.execute(select(s.batches).order_by(s.batches.c.opened_at))
+            return [dict(row._mapping) for row in rows]
 
-    def devices(self, batch_id: str, state: str | None = None) -> list[Device]:
-        query = select(s.devices).where(s.devices.c.batch_id == batch_id)
-        if state is not None:
-            query = query.where(s.devices.c.state == state)
+    def events(self) -> list[dict[str, Any]]:
         with self._read() as conn:
-            return [_device(row) for row in conn.execute(query.order_by(s.devices.c.id))]
-
-    def status(self, batch_id: str | None = None) -> dict[str, int]:
-        query = select(s.devices.c.state, func.count()).group_by(s.devices.c.state)
-        if batch_id is not None:
-            query = query.where(s.devices.c.batch_id == batch_id)
-        with self._read() as conn:
-            counts: dict[str, int] = {row[0]: row[1] for row in conn.execute(query)}
-        return {state: int(counts.get(state, 0)) for state in STATES}
-
-    def fingerprints(self, product: str) -> Iterator[tuple[str, str]]:
-        """(serial, fingerprint) of every device of the product that has one."""
-        query = select(s.devices.c.serial, s.devices.c.fingerprint).where(
-            s.devices.c.product == product, s.devices.c.fingerprint.is_not(None))
-        with self._read() as conn:
-            for row in conn.execute(query.execution_options(yield_per=10000)):
-                yield row[0], row[1]
-
-    def export(self, batch_id: str, out: Path) -> int:
-        """Write the batch as CSV (fingerprints, never passwords); returns the row count."""
-        if self.batch(batch_id) is None:
-            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
-        columns = ("serial", "product", "generation", "key_id", "fingerprint", "state",
-                   "station_id", "port", "reason")
-        count = 0
-        with atomic_text(out) as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(columns)
-            for device in self.devices(batch_id):
-                writer.writerow(["" if (value := getattr(device, c)) is None else value
-                                 for c in columns])
-                count += 1
-        return count
-
-    def _event(self, conn: Connection, batch_id: str | None, product: str, serial: str,
-               name: str, detail: str) -> None:
-        conn.execute(insert(s.events).values(at=_now(), batch_id=batch_id, product=product,
-                                             serial=serial, event=name, detail=detail))
-
-
-def _device(row: Any) -> Device:
-    return Device(product=row.product, serial=row.serial, batch_id=row.batch_id,
-                  generation=int(row.generation), key_id=row.key_id,
-                  fingerprint=row.fingerprint, state=row.state, station_id=row.station_id,
-                  port=row.port, reason=row.reason)
+            rows = conn.execute(select(s.events).order_by(s.events.c.id))
+            return [dict(row._mapping) for row in rows]
 
 
 def open_registry(url: str, *, create: bool = True) -> Registry:
-    """Connect to a registry; with ``create``, make its tables if it has none."""
-    engine = _engine_for(url)
-    reader = _engine_for(url, writer=False) if engine.dialect.name == "sqlite" else engine
+    """Connect to a registry; with ``create``, make its tables if it has none.
+
+    Without ``create`` the database must already be a credline registry of this version
+    (what ``credline registry init`` makes); a SQLite file that does not exist is refused
+    before anything creates it.
+    """
+    engine = engine_for(url)
+    if not create and engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        if not Path(database).is_file():
+            engine.dispose()
+            raise BadInput(f"registry {safe_url(url)}: no such file {database!r} (run "
+                           f"'credline registry init {safe_url(url)}' to make one)")
+    reader = engine_for(url, writer=False) if engine.dialect.name == "sqlite" else engine
     registry = Registry(url, engine, reader)
     try:
         if create:
             registry.init()
         else:
-            with registry._read() as conn:
-                if not inspect(conn).has_table("credline_schema"):
-                    raise BadInput(f"{registry.url} is not a credline registry (run "
-                                   "'credline registry init')")
+            registry.check_schema()
     except OperationalError as exc:
         registry.close()
-        raise registry._error(exc) from None
+        raise describe(registry.url, exc) from None
+    except CredlineError:
+        registry.close()
+        raise
     return registry

@@ -1,8 +1,17 @@
 """The registry's tables (SQLAlchemy Core), one schema for SQLite and PostgreSQL.
 
-Uniqueness is the database's job: UNIQUE(product, serial) and UNIQUE(product, fingerprint)
-are constraints, so two stations can never both commit the same serial or password, whatever
-Python does. Keys appear by id only; passwords never appear at all.
+Uniqueness is the database's job, so two stations can never both commit the same serial or
+password, whatever Python does:
+
+- UNIQUE(product, fingerprint) over every row ever issued, retired ones included: a password
+  handed out once (even to a device since lost) is never handed out again;
+- one live row per serial: a unique index on (product, serial) over rows not retired, and
+  UNIQUE(product, serial, generation), so a lost device's serial can be re-issued at the next
+  generation beside its retired row.
+
+Keys appear by id only; passwords never appear at all. Each station row keeps the sequence
+number and hash of the newest provenance entry the registry has acknowledged from it, so a
+log cut anywhere before that is caught by the audit.
 """
 
 from __future__ import annotations
@@ -12,15 +21,20 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
-SCHEMA_VERSION = 1
+from credline.lifecycle import DeviceState
+
+SCHEMA_VERSION = 2
+_LIVE = text(f"state <> '{DeviceState.RETIRED.value}'")
 metadata = MetaData()
 
 schema_version = Table(
@@ -46,6 +60,10 @@ stations = Table(
     Column("station_id", String(64), primary_key=True),
     Column("public_key", String(64), nullable=False),  # Ed25519, hex
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The newest log entry of this station the registry has acknowledged (write-ahead: the
+    # log may be ahead of these, never behind).
+    Column("log_seq", BigInteger, nullable=False, default=0),
+    Column("log_head", String(64), nullable=False, default="0" * 64),
 )
 
 batches = Table(
@@ -60,6 +78,7 @@ batches = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("log_entries", BigInteger),
     Column("log_head", String(64)),
+    Column("closed_by", String(64)),  # the station whose log holds the checkpoint
 )
 
 devices = Table(
@@ -72,14 +91,25 @@ devices = Table(
     Column("key_id", String(16), nullable=False),
     Column("fingerprint", String(64)),
     Column("state", String(10), nullable=False),
+    # The holder: the station (and its run) working on the row, under a lease it renews
+    # while it works. A lapsed lease lets another station of the cell take the row over,
+    # within the rules of docs/registry-and-provenance.md.
     Column("station_id", String(64), nullable=False),
+    Column("run_id", String(32), nullable=False, default=""),
+    Column("lease_until", DateTime(timezone=True)),
+    # The device the row's password is bound to, from "written" on.
+    Column("hardware_id", String(200)),
     Column("port", String(200), nullable=False, default=""),
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("product", "serial", name="uq_device_serial"),
+    UniqueConstraint("product", "serial", "generation", name="uq_device_generation"),
     UniqueConstraint("product", "fingerprint", name="uq_device_fingerprint"),
 )
+Index("uq_device_live_serial", devices.c.product, devices.c.serial, unique=True,
+      sqlite_where=_LIVE, postgresql_where=_LIVE)
+Index("ix_device_batch", devices.c.batch_id, devices.c.state)
+Index("ix_device_hardware", devices.c.product, devices.c.hardware_id)
 
 events = Table(
     "events", metadata,
@@ -89,5 +119,6 @@ events = Table(
     Column("product", String(64)),
     Column("serial", String(64)),
     Column("event", String(40), nullable=False),
+    Column("station_id", String(64), nullable=False, default=""),
     Column("detail", Text, nullable=False, default=""),
 )

@@ -1,0 +1,255 @@
+"""The station's ledger: the registry and the provenance log as one, for one batch, one run.
+
+Write-ahead order, everywhere a password's fate changes: the signed log entry is appended
+(and fsynced) first, then the registry moves and acknowledges that entry as the station's
+log head. After a crash the log may be one step ahead of the registry, never behind it,
+which is what ``audit verify`` checks. (A reservation is the exception: the registry
+decides who wins a serial, so its row comes first and its entry right after; a reserved row
+holds no password, and a reserved row without an entry is allowed by the audit.)
+
+Rows in flight are held under a lease that a background thread renews for the devices this
+run is working on; a device that goes away mid-way is *parked* (its lease lapses at once), so
+the same device can be finished on any station of the cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from credline.lifecycle import DeviceState
+from credline.provenance import ProvenanceLog, line_hash_of
+from credline.registry import (
+    Ack,
+    ClaimRefused,
+    Device,
+    Holder,
+    IllegalTransition,
+    Registry,
+    SerialTaken,
+)
+from credline.registry.devices import InProgress
+from credline.station import Busy, LeaseLost, Refused
+from credline.workorder import Pending
+
+DEFAULT_LEASE = 30.0  # seconds; renewed every third of it
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who writes, for what: the batch, product and key, this station and its operator."""
+
+    batch: str
+    product: str
+    key_id: str
+    station_id: str
+    operator: str = ""
+
+
+class RegistryLedger:
+    """Registry rows and signed log entries for one batch, one station run."""
+
+    def __init__(self, registry: Registry, log: ProvenanceLog, scope: Scope, *,
+                 closed: bool = False, lease: float = DEFAULT_LEASE) -> None:
+        self.registry = registry
+        self.log = log
+        self.scope = scope
+        self.closed = closed  # a rerun of a finished batch: nothing may be added to it
+        self.holder = Holder(scope.station_id, secrets.token_hex(8), lease)
+        # One writer to the log at a time, in order. Registry moves happen outside it:
+        # the write-ahead rule is per device, so ports overlap their fsyncs.
+        self._lock = threading.Lock()
+        self._active: set[str] = set()
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name="lease renewal",
+                                         daemon=True)
+        self._renewer.start()
+
+    @property
+    def station_id(self) -> str:
+        return self.scope.station_id
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _record(self, event: str, serial: str | None = None, **fields: object) -> Ack:
+        if serial is not None:
+            fields["serial"] = serial
+        with self._lock:
+            entry = self.log.append(event, batch=self.scope.batch, product=self.scope.product,
+                                    operator=self.scope.operator, **fields)
+            return Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
+
+    def _renew(self) -> None:
+        period = self.holder.lease / 3
+        while not self._stop.wait(period):
+            with self._lock:
+                serials = set(self._active)
+            # A registry that went away shows on the next move; the lease then lapses,
+            # which is the safe outcome.
+            with contextlib.suppress(Exception):
+                self.registry.renew(self.holder, serials)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._renewer.join(timeout=5)
+
+    def _working(self, serial: str, on: bool) -> None:
+        with self._lock:
+            (self._active.add if on else self._active.discard)(serial)
+
+    # -- the batch ---------------------------------------------------------------------------
+    def resume(self) -> tuple[list[Pending], list[str]]:
+        """(this station's unfinished devices, serials already done in the batch).
+
+        Reservations this station left behind are released first: no password went out for
+        them (a password is bound to its device before it is sent).
+        """
+        mine = self.registry.devices(self.scope.batch, station_id=self.scope.station_id)
+        for device in mine:
+            if device.state is DeviceState.RESERVED:
+                self.release(device.serial, device.port, "left reserved by an earlier run")
+        pending = [Pending(d.serial, d.state, d.generation) for d in mine
+                   if d.state.bound and d.state is not DeviceState.LOCKED]
+        done = [d.serial for d in self.registry.devices(self.scope.batch)
+                if not d.state.in_flight]
+        return pending, done
+
+    def unfinished(self) -> list[Pending]:
+        """This station's written or verified devices, still waiting for their device."""
+        return [Pending(d.serial, d.state, d.generation)
+                for d in self.registry.devices(self.scope.batch,
+                                               station_id=self.scope.station_id)
+                if d.state in (DeviceState.WRITTEN, DeviceState.VERIFIED)]
+
+    def finish(self, complete: bool) -> str:
+        """End of run: close the batch with a signed checkpoint when nothing of it is in
+        flight on any station; otherwise say why it stays open."""
+        if self.closed:
+            return "batch was already closed"
+        if complete:
+            def seal() -> tuple[int, str, Ack]:
+                with self._lock:
+                    entry = self.log.checkpoint(self.scope.batch)
+                    fields = entry["fields"]
+                    ack = Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
+                    return int(fields["entries"]), str(fields["head"]), ack
+
+            if self.registry.close_batch(self.scope.batch, self.scope.station_id, seal):
+                self.closed = True
+                return "batch closed"
+        busy = self.registry.in_flight(self.scope.batch)
+        if busy:
+            stations = sorted({d.station_id or "nobody" for d in busy})
+            return (f"batch left open: {len(busy)} device(s) in flight (held by "
+                    f"{', '.join(stations)})")
+        batch = self.registry.batch(self.scope.batch)
+        if batch is not None and batch["state"] == "closed":
+            self.closed = True
+            return f"batch closed by station {batch['closed_by']}"
+        return "batch left open: run again to resume"
+
+    # -- one device --------------------------------------------------------------------------
+    def reserve(self, serial: str, port: str, hardware_id: str) -> None:
+        if self.closed:
+            raise Refused(f"batch {self.scope.batch} is closed: start a new batch for more "
+                          "devices")
+        try:
+            self.registry.reserve(self.scope.batch, self.scope.product, serial, self.holder,
+                                  port, hardware_id)
+        except InProgress as exc:
+            raise Busy(str(exc)) from None
+        except SerialTaken as exc:
+            raise Refused(str(exc)) from None
+        self._working(serial, True)
+        self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
+
+    def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
+        return self.registry.assign_fingerprint(self.scope.batch, self.scope.product, serial,
+                                                fingerprint_at)
+
+    def bind(self, serial: str, port: str, hardware_id: str, generation: int,
+             fingerprint: str) -> None:
+        """written: the password now belongs to this device alone (before it is sent)."""
+        ack = self._record("device.written", serial, port=port, hardware_id=hardware_id,
+                           key_id=self.scope.key_id, generation=generation,
+                           fingerprint=fingerprint)
+        self._guard(lambda: self.registry.mark_written(
+            self.scope.product, serial, hardware_id, holder=self.holder, ack=ack), serial)
+
+    def claim(self, hardware_id: str, port: str) -> Pending | None:
+        """The unfinished row bound to this device, now ours; None when it has none."""
+        try:
+            device = self.registry.claim(self.scope.batch, self.scope.product, hardware_id,
+                                         self.holder, port)
+        except ClaimRefused as exc:
+            raise Busy(str(exc)) from None
+        if device is None:
+            return None
+        self._working(device.serial, True)
+        return Pending(device.serial, device.state, device.generation)
+
+    def release(self, serial: str, port: str, reason: str) -> None:
+        ack = self._record("device.released", serial, port=port, reason=reason)
+        self._working(serial, False)
+        self._guard(lambda: self.registry.release(
+            self.scope.batch, self.scope.product, serial, holder=self.holder, ack=ack), serial)
+
+    def advance(self, serial: str, state: DeviceState, port: str, **fields: object) -> None:
+        """written -> verified -> locked, each after its signed entry."""
+        device = self.registry.device(self.scope.product, serial)
+        facts = {} if device is None else {
+            "key_id": device.key_id, "generation": device.generation,
+            "fingerprint": device.fingerprint, "hardware_id": device.hardware_id}
+        ack = self._record(f"device.{state}", serial, port=port, **facts, **fields)
+        move = {DeviceState.VERIFIED: self.registry.mark_verified,
+                DeviceState.LOCKED: self.registry.mark_locked}[state]
+        self._guard(lambda: move(self.scope.product, serial, holder=self.holder, ack=ack),
+                    serial, already=state)
+        if state is DeviceState.LOCKED:
+            self._working(serial, False)
+
+    def fail(self, serial: str, port: str, reason: str) -> None:
+        ack = self._record("device.failed", serial, port=port, reason=reason)
+        self._working(serial, False)
+        self._guard(lambda: self.registry.mark_failed(
+            self.scope.product, serial, reason, holder=self.holder, ack=ack), serial,
+            already=DeviceState.FAILED)
+
+    def park(self, serial: str) -> None:
+        """The device went away mid-way: let any station that sees it again finish it."""
+        self._working(serial, False)
+        self.registry.park(self.scope.product, serial, self.holder)
+
+    def _guard(self, move: Callable[[], Device | None], serial: str,
+               already: DeviceState | None = None) -> None:
+        """Run a registry move; a row another station took over is left alone."""
+        try:
+            move()
+        except IllegalTransition:
+            current = self.registry.device(self.scope.product, serial)
+            if current is not None and already is not None and current.state is already \
+                    and current.station_id == self.scope.station_id:
+                return  # a resumed step the registry had already taken
+            self._working(serial, False)
+            holder = "nobody" if current is None else current.station_id
+            state = "gone" if current is None else current.state
+            raise LeaseLost(f"serial {serial} is now {state} and held by {holder}: this "
+                            "station lost its lease and leaves it alone") from None
+
+    # -- looking up --------------------------------------------------------------------------
+    def row(self, serial: str) -> Device | None:
+        return self.registry.device(self.scope.product, serial)
+
+    def owner(self, serial: str) -> str | None:
+        """A plain description of who holds ``serial`` (batch and state), or None."""
+        device = self.row(serial)
+        if device is None:
+            return None
+        return f"batch {device.batch_id} on station {device.station_id}, {device.state}"
+
+    def locked(self) -> list[tuple[str, int]]:
+        """(serial, generation) of every device locked in this batch, by any station."""
+        return sorted((d.serial, d.generation)
+                      for d in self.registry.devices(self.scope.batch, DeviceState.LOCKED))

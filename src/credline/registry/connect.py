@@ -1,0 +1,86 @@
+"""Reaching a registry database: URLs to engines, database failures to plain errors.
+
+SQLite (``sqlite:///factory.db``) runs in WAL mode with writers taking the lock up front;
+PostgreSQL (``postgresql://...``) through psycopg. Nothing here knows a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from credline.errors import BadInput, CredlineError
+
+
+class RegistryError(CredlineError):
+    """The registry cannot be used: unreachable, read-only, full, or from another credline."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def engine_for(url: str, *, writer: bool = True) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise BadInput(f"invalid registry URL {url!r} (expected sqlite:///FILE or "
+                       "postgresql://USER@HOST/DB)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise BadInput(f"registry URL {url!r}: give a file, sqlite:///PATH")
+        return _sqlite(parsed, writer)
+    if parsed.drivername == "postgresql+psycopg":
+        try:
+            _ = parsed.port
+        except ValueError:
+            raise BadInput(f"registry URL {safe_url(url)!r}: the port is not a number") from None
+        return create_engine(parsed, pool_pre_ping=True)
+    raise BadInput(f"registry URL {url!r}: unsupported database {parsed.drivername!r} "
+                   "(sqlite or postgresql)")
+
+
+def _sqlite(parsed: Any, writer: bool) -> Engine:
+    engine = create_engine(parsed, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # transactions are ours: BEGIN below
+        dbapi.execute("PRAGMA foreign_keys = ON")
+        # Write-ahead logging: one fsync per commit instead of a rollback journal's
+        # several, and readers never wait for a writer. FULL keeps every commit durable.
+        # The mode sticks to the file; on a read-only file the pragma changes nothing.
+        dbapi.execute("PRAGMA journal_mode = WAL")
+        dbapi.execute("PRAGMA synchronous = FULL")
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Connection) -> None:
+        # Writers take the write lock up front (no lock upgrade, so no deadlock between
+        # stations); readers use a plain deferred transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+def safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<invalid URL>"
+
+
+def describe(url: str, exc: DBAPIError) -> RegistryError:
+    """A database failure in plain words (the environment failed, not the input)."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    if "readonly" in text or "read-only" in text:
+        return RegistryError(f"registry {url} is read-only: {text}")
+    if "disk" in text and ("full" in text or "I/O" in text):
+        return RegistryError(f"registry {url}: the disk is full ({text})")
+    return RegistryError(f"registry {url} failed: {text}",
+                         hint="check the database server and the network")

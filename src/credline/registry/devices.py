@@ -1,0 +1,500 @@
+"""Device rows: reserve, bind, move, claim, release, retire and re-issue, each one transaction.
+
+The cell's rules are the WHERE clauses below (see the package docstring); Python never
+decides alone that a row may change hands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from credline.atomicfile import atomic_text
+from credline.errors import BadInput, CredlineError
+from credline.lifecycle import IN_FLIGHT, DeviceState, sources
+from credline.registry import schema as s
+from credline.registry.connect import RegistryError, now
+
+MAX_GENERATION_TRIES = 64
+_IN_FLIGHT = [state.value for state in IN_FLIGHT]
+_BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
+
+
+class SerialTaken(CredlineError):
+    """Another batch or station holds this serial, or it is retired."""
+
+
+class InProgress(SerialTaken):
+    """Another station of this batch holds the serial under a live lease, or wrote it."""
+
+
+class IllegalTransition(CredlineError):
+    """A device was asked to move to a state it cannot reach from where it is, or by a
+    station that does not hold it."""
+
+
+class ClaimRefused(CredlineError):
+    """A device claims a row it may not have: another device's, or held live elsewhere."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who works on a row: a station, one run of it, and how long its lease lasts."""
+
+    station_id: str
+    run_id: str = ""
+    lease: float = 30.0  # seconds
+
+    def until(self) -> dt.datetime:
+        return now() + dt.timedelta(seconds=self.lease)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The newest log entry behind a registry move: the station's log head, acknowledged."""
+
+    station_id: str
+    seq: int
+    head: str
+
+
+@dataclass(frozen=True)
+class Device:
+    product: str
+    serial: str
+    batch_id: str
+    generation: int
+    key_id: str
+    fingerprint: str | None
+    state: DeviceState
+    station_id: str
+    port: str
+    reason: str
+    hardware_id: str | None = None
+    run_id: str = ""
+    lease_until: dt.datetime | None = None
+
+
+def _holder(holder: Holder | str) -> Holder:
+    return Holder(holder) if isinstance(holder, str) else holder
+
+
+def _device(row: Any) -> Device:
+    lease = row.lease_until
+    if lease is not None and lease.tzinfo is None:  # SQLite hands back naive UTC
+        lease = lease.replace(tzinfo=dt.UTC)
+    return Device(product=row.product, serial=row.serial, batch_id=row.batch_id,
+                  generation=int(row.generation), key_id=row.key_id,
+                  fingerprint=row.fingerprint, state=DeviceState(row.state),
+                  station_id=row.station_id, port=row.port, reason=row.reason,
+                  hardware_id=row.hardware_id, run_id=row.run_id, lease_until=lease)
+
+
+def _lapsed() -> Any:
+    return or_(s.devices.c.lease_until.is_(None), s.devices.c.lease_until < now())
+
+
+class DeviceRows:
+    """The device half of :class:`credline.registry.Registry` (a mixin over its plumbing)."""
+
+    url: str
+    _batch_keys: dict[str, str]
+
+    def _tx(self) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _read(self) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    # -- reserving ---------------------------------------------------------------------------
+    def reserve(self, batch_id: str, product: str, serial: str, holder: Holder | str,
+                port: str = "", hardware_id: str = "") -> Device:
+        """Hold ``serial`` for this batch, or take over this batch's lapsed reservation.
+
+        Raises :class:`SerialTaken` when another batch holds it or it is retired,
+        :class:`InProgress` when another station of the batch holds it live or wrote it.
+        The unique constraints decide between racing stations.
+        """
+        holder = _holder(holder)
+        key_id = self._key_of(batch_id)
+        for _ in range(3):
+            try:
+                return self._insert_reserved(batch_id, product, serial, key_id, holder, port,
+                                             hardware_id)
+            except IntegrityError:
+                pass  # a row exists: take it over if the rules allow, else say who has it
+            taken = self._take_over(batch_id, product, serial, holder, port, hardware_id)
+            if taken is not None:
+                return taken
+            current = self.device(product, serial)
+            if current is not None:
+                raise self._taken(current, batch_id)
+        raise InProgress(f"serial {serial!r} of {product} keeps changing hands; try again")
+
+    def _key_of(self, batch_id: str) -> str:
+        key_id = self._batch_keys.get(batch_id)
+        if key_id is None:
+            batch = self.batch(batch_id)
+            if batch is None:
+                raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+            key_id = self._batch_keys[batch_id] = str(batch["key_id"])
+        return key_id
+
+    def _open_for_writing(self, conn: Connection, batch_id: str) -> None:
+        # FOR SHARE: a station closing the batch (FOR UPDATE) waits for us, and we for it.
+        state = conn.execute(select(s.batches.c.state).where(
+            s.batches.c.batch_id == batch_id).with_for_update(read=True)).scalar()
+        if state != "open":
+            raise SerialTaken(f"batch {batch_id!r} is {state or 'missing'} in {self.url}: "
+                              "start a new batch for more devices")
+
+    def _insert_reserved(self, batch_id: str, product: str, serial: str, key_id: str,
+                         holder: Holder, port: str, hardware_id: str) -> Device:
+        stamp = now()
+        values = dict(product=product, serial=serial, batch_id=batch_id, generation=0,
+                      key_id=key_id, fingerprint=None, state=DeviceState.RESERVED.value,
+                      station_id=holder.station_id, run_id=holder.run_id,
+                      lease_until=holder.until(), hardware_id=hardware_id or None, port=port,
+                      reason="", created_at=stamp, updated_at=stamp)
+        with self._tx() as conn:
+            self._open_for_writing(conn, batch_id)
+            conn.execute(insert(s.devices).values(**values))
+            self._event(conn, batch_id, product, serial, "reserved", holder.station_id, port)
+        return _device(_Row(values))
+
+    def _take_over(self, batch_id: str, product: str, serial: str, holder: Holder, port: str,
+                   hardware_id: str) -> Device | None:
+        """A reservation of this batch that its holder let lapse (no password is out yet)."""
+        with self._tx() as conn:
+            self._open_for_writing(conn, batch_id)
+            row = conn.execute(update(s.devices).where(
+                s.devices.c.product == product, s.devices.c.serial == serial,
+                s.devices.c.batch_id == batch_id,
+                s.devices.c.state == DeviceState.RESERVED.value,
+                or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(
+                station_id=holder.station_id, run_id=holder.run_id,
+                lease_until=holder.until(), port=port, hardware_id=hardware_id or None,
+                updated_at=now()).returning(*s.devices.c)).first()
+            if row is None:
+                return None
+            self._event(conn, batch_id, product, serial, "reserved", holder.station_id,
+                        f"{port} (taken over)")
+            return _device(row)
+
+    def _taken(self, current: Device, batch_id: str) -> SerialTaken:
+        where = (f"serial {current.serial!r} of {current.product} is {current.state} "
+                 f"(batch {current.batch_id!r}, station {current.station_id!r})")
+        if current.batch_id != batch_id:
+            return SerialTaken(f"serial {current.serial!r} of {current.product} is already "
+                               f"held by batch {current.batch_id!r} on station "
+                               f"{current.station_id!r} ({current.state})")
+        if current.state.in_flight:
+            return InProgress(where)
+        return SerialTaken(where)
+
+    def assign_fingerprint(self, batch_id: str, product: str, serial: str,
+                           derive: Callable[[int], str]) -> tuple[int, str]:
+        """Give a reserved device its generation and fingerprint.
+
+        Tries ``derive(generation)`` from the row's generation upwards (a re-issued serial
+        starts above its retired one); a fingerprint ever registered for the product, retired
+        ones included, is refused by UNIQUE(product, fingerprint) and the next generation is
+        tried (the brief's collision rule). Idempotent on resume.
+        """
+        first = self._require(product, serial, batch_id)
+        if first.fingerprint is not None:
+            return first.generation, first.fingerprint
+        for generation in range(first.generation, first.generation + MAX_GENERATION_TRIES):
+            fingerprint = derive(generation)
+            try:
+                with self._tx() as conn:
+                    done = conn.execute(update(s.devices).where(
+                        s.devices.c.product == product, s.devices.c.serial == serial,
+                        s.devices.c.batch_id == batch_id,
+                        s.devices.c.state == DeviceState.RESERVED.value,
+                        s.devices.c.fingerprint.is_(None)).values(
+                        generation=generation, fingerprint=fingerprint, updated_at=now()))
+                    if done.rowcount != 1:
+                        device = self._require(product, serial, batch_id)
+                        if device.fingerprint is None:
+                            raise IllegalTransition(f"serial {serial!r} changed under us")
+                        return device.generation, device.fingerprint
+                    if generation != first.generation:
+                        self._event(conn, batch_id, product, serial, "collision", "",
+                                    f"re-derived with generation {generation}")
+                return generation, fingerprint
+            except IntegrityError:
+                continue
+        raise RegistryError(f"serial {serial!r}: {MAX_GENERATION_TRIES} generations all "
+                            "collided; the key or the encoder is broken")
+
+    def _require(self, product: str, serial: str, batch_id: str | None = None) -> Device:
+        device = self.device(product, serial)
+        if device is None:
+            raise BadInput(f"serial {serial!r} of {product} is not in registry {self.url}")
+        if batch_id is not None and device.batch_id != batch_id:
+            raise SerialTaken(f"serial {serial!r} of {product} belongs to batch "
+                              f"{device.batch_id!r}, not {batch_id!r}")
+        return device
+
+    # -- moving ------------------------------------------------------------------------------
+    def _move(self, product: str, serial: str, target: DeviceState, *,
+              holder: Holder | str | None = None, ack: Ack | None = None, reason: str = "",
+              **values: object) -> Device:
+        where = [s.devices.c.product == product, s.devices.c.serial == serial,
+                 s.devices.c.state.in_([state.value for state in sources(target)])]
+        if target is DeviceState.WRITTEN:  # nothing is written before its fingerprint is
+            where.append(s.devices.c.fingerprint.is_not(None))
+        station = None if holder is None else _holder(holder).station_id
+        if station is not None:  # only the holder moves a row
+            where.append(s.devices.c.station_id == station)
+        with self._tx() as conn:
+            row = conn.execute(update(s.devices).where(*where).values(
+                state=target.value, reason=reason, updated_at=now(), **values).returning(
+                *s.devices.c)).first()
+            if row is None:
+                raise self._refused_move(conn, product, serial, target, station)
+            self._event(conn, row.batch_id, product, serial, target.value, station or "",
+                        reason)
+            self._ack(conn, ack)
+            return _device(row)
+
+    def _refused_move(self, conn: Connection, product: str, serial: str, target: DeviceState,
+                      station: str | None) -> CredlineError:
+        current = conn.execute(select(s.devices).where(
+            s.devices.c.product == product, s.devices.c.serial == serial,
+            s.devices.c.state != DeviceState.RETIRED.value)).first()
+        if current is None:
+            return IllegalTransition(f"serial {serial!r} of {product} has no live row in "
+                                     f"registry {self.url}; it cannot become {target}")
+        if target is DeviceState.WRITTEN and current.fingerprint is None:
+            return IllegalTransition(f"serial {serial!r}: no fingerprint assigned before write")
+        if station is not None and current.station_id != station:
+            return IllegalTransition(f"serial {serial!r} of {product} is now held by station "
+                                     f"{current.station_id!r}; station {station!r} cannot "
+                                     f"make it {target}")
+        return IllegalTransition(f"serial {serial!r} of {product} is {current.state}; it "
+                                 f"cannot become {target}")
+
+    def mark_written(self, product: str, serial: str, hardware_id: str | None = None, *,
+                     holder: Holder | str | None = None, ack: Ack | None = None) -> Device:
+        """Bind the password to ``hardware_id``: from now on it may be on that device only."""
+        extra = {} if hardware_id is None else {"hardware_id": hardware_id}
+        return self._move(product, serial, DeviceState.WRITTEN, holder=holder, ack=ack, **extra)
+
+    def mark_verified(self, product: str, serial: str, *, holder: Holder | str | None = None,
+                      ack: Ack | None = None) -> Device:
+        return self._move(product, serial, DeviceState.VERIFIED, holder=holder, ack=ack)
+
+    def mark_locked(self, product: str, serial: str, *, holder: Holder | str | None = None,
+                    ack: Ack | None = None) -> Device:
+        return self._move(product, serial, DeviceState.LOCKED, holder=holder, ack=ack,
+                          lease_until=None)
+
+    def mark_failed(self, product: str, serial: str, reason: str, *,
+                    holder: Holder | str | None = None, ack: Ack | None = None) -> Device:
+        return self._move(product, serial, DeviceState.FAILED, holder=holder, ack=ack,
+                          reason=reason, lease_until=None)
+
+    def release(self, batch_id: str, product: str, serial: str, *,
+                holder: Holder | str | None = None, ack: Ack | None = None) -> None:
+        """Free a serial this batch reserved but never wrote: the row goes away."""
+        where = [s.devices.c.product == product, s.devices.c.serial == serial,
+                 s.devices.c.batch_id == batch_id,
+                 s.devices.c.state == DeviceState.RESERVED.value]
+        station = "" if holder is None else _holder(holder).station_id
+        if station:
+            where.append(s.devices.c.station_id == station)
+        with self._tx() as conn:
+            done = conn.execute(s.devices.delete().where(*where))
+            if done.rowcount != 1:
+                raise IllegalTransition(f"serial {serial!r} of {product} is not reserved by "
+                                        f"batch {batch_id!r}"
+                                        + (f" on station {station!r}" if station else "")
+                                        + "; it cannot be released")
+            self._event(conn, batch_id, product, serial, "released", station, "")
+            self._ack(conn, ack)
+
+    # -- the cell: leases, claims by hardware id, lost devices -------------------------------
+    def claim(self, batch_id: str, product: str, hardware_id: str, holder: Holder,
+              port: str = "") -> Device | None:
+        """The row of this batch bound to ``hardware_id`` and still in flight, now held by
+        ``holder``; None when the device has none.
+
+        Refused (:class:`ClaimRefused`) while another station holds it under a live lease.
+        """
+        bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
+                 s.devices.c.hardware_id == hardware_id,
+                 s.devices.c.state.in_(_BOUND_IN_FLIGHT)]
+        with self._tx() as conn:
+            row = conn.execute(update(s.devices).where(
+                *bound, or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(
+                station_id=holder.station_id, run_id=holder.run_id,
+                lease_until=holder.until(), port=port, updated_at=now()).returning(
+                *s.devices.c)).first()
+            if row is not None:
+                return _device(row)
+            other = conn.execute(select(s.devices).where(*bound)).first()
+        if other is None:
+            return None
+        raise ClaimRefused(f"serial {other.serial!r} on this device is in progress on station "
+                           f"{other.station_id!r}: finish it there, or wait until that station "
+                           "stops")
+
+    def park(self, product: str, serial: str, holder: Holder) -> None:
+        """Let go of a row whose device went away: its lease lapses now, so any station of
+        the cell that sees the same device can finish it."""
+        with self._tx() as conn:
+            conn.execute(update(s.devices).where(
+                s.devices.c.product == product, s.devices.c.serial == serial,
+                s.devices.c.station_id == holder.station_id,
+                s.devices.c.state.in_(_IN_FLIGHT)).values(lease_until=now()))
+
+    def renew(self, holder: Holder, serials: Iterable[str]) -> None:
+        """Extend this run's lease on the rows it is working on."""
+        wanted = sorted(set(serials))
+        if not wanted:
+            return
+        with self._tx() as conn:
+            conn.execute(update(s.devices).where(
+                s.devices.c.station_id == holder.station_id,
+                s.devices.c.run_id == holder.run_id, s.devices.c.serial.in_(wanted),
+                s.devices.c.state.in_(_IN_FLIGHT)).values(lease_until=holder.until()))
+
+    def retire(self, product: str, serial: str, reason: str, station_id: str,
+               ack: Ack | None = None) -> Device:
+        """End a serial whose device is lost: its password is never issued again."""
+        return self._move(product, serial, DeviceState.RETIRED, ack=ack, reason=reason,
+                          lease_until=None)
+
+    def reissue(self, product: str, serial: str, reason: str, station_id: str,
+                ack: Ack | None = None) -> Device:
+        """Retire the serial's row and open a new one at the next generation (a new
+        password), reserved by nobody: the next station whose work order has it takes it."""
+        old = self.retire(product, serial, reason, station_id, ack)
+        stamp = now()
+        values = dict(product=product, serial=serial, batch_id=old.batch_id,
+                      generation=old.generation + 1, key_id=old.key_id, fingerprint=None,
+                      state=DeviceState.RESERVED.value, station_id="", run_id="",
+                      lease_until=None, hardware_id=None, port="", reason="",
+                      created_at=stamp, updated_at=stamp)
+        with self._tx() as conn:
+            conn.execute(insert(s.devices).values(**values))
+            self._event(conn, old.batch_id, product, serial, "reissued", station_id,
+                        f"generation {old.generation + 1}: {reason}")
+        return _device(_Row(values))
+
+    def close_batch(self, batch_id: str, station_id: str,
+                    seal: Callable[[], tuple[int, str, Ack]]) -> bool:
+        """Close the batch if nothing of it is in flight on any station: ``seal()`` writes
+        the checkpoint to the closing station's log, under the batch's row lock, and returns
+        (entries, head, ack). False (and nothing sealed) when it cannot close yet."""
+        with self._tx() as conn:
+            state = conn.execute(select(s.batches.c.state).where(
+                s.batches.c.batch_id == batch_id).with_for_update()).scalar()
+            if state != "open":
+                return False
+            busy = conn.execute(select(func.count()).where(
+                s.devices.c.batch_id == batch_id,
+                s.devices.c.state.in_(_IN_FLIGHT))).scalar()
+            if busy:
+                return False
+            entries, head, ack = seal()
+            conn.execute(update(s.batches).where(s.batches.c.batch_id == batch_id).values(
+                state="closed", closed_at=now(), log_entries=entries, log_head=head,
+                closed_by=station_id))
+            self._ack(conn, ack)
+        return True
+
+    # -- reading -----------------------------------------------------------------------------
+    def device(self, product: str, serial: str) -> Device | None:
+        """The serial's live row, else its newest retired one, else None."""
+        with self._read() as conn:
+            row = conn.execute(select(s.devices).where(
+                s.devices.c.product == product, s.devices.c.serial == serial).order_by(
+                (s.devices.c.state == DeviceState.RETIRED.value).asc(),
+                s.devices.c.generation.desc())).first()
+        return _device(row) if row else None
+
+    def devices(self, batch_id: str, state: DeviceState | str | None = None, *,
+                station_id: str | None = None) -> list[Device]:
+        query = select(s.devices).where(s.devices.c.batch_id == batch_id)
+        if state is not None:
+            query = query.where(s.devices.c.state == DeviceState(state).value)
+        if station_id is not None:
+            query = query.where(s.devices.c.station_id == station_id)
+        with self._read() as conn:
+            return [_device(row) for row in conn.execute(query.order_by(s.devices.c.id))]
+
+    def in_flight(self, batch_id: str) -> list[Device]:
+        with self._read() as conn:
+            rows = conn.execute(select(s.devices).where(
+                s.devices.c.batch_id == batch_id,
+                s.devices.c.state.in_(_IN_FLIGHT)).order_by(s.devices.c.id))
+            return [_device(row) for row in rows]
+
+    def status(self, batch_id: str | None = None) -> dict[str, int]:
+        query = select(s.devices.c.state, func.count()).group_by(s.devices.c.state)
+        if batch_id is not None:
+            query = query.where(s.devices.c.batch_id == batch_id)
+        with self._read() as conn:
+            counts: dict[str, int] = {row[0]: row[1] for row in conn.execute(query)}
+        return {state.value: int(counts.get(state.value, 0)) for state in DeviceState}
+
+    def fingerprints(self, product: str) -> Iterator[tuple[str, str]]:
+        """(serial, fingerprint) of every row of the product that has one, retired too."""
+        query = select(s.devices.c.serial, s.devices.c.fingerprint).where(
+            and_(s.devices.c.product == product, s.devices.c.fingerprint.is_not(None)))
+        with self._read() as conn:
+            for row in conn.execute(query.execution_options(yield_per=10000)):
+                yield row[0], row[1]
+
+    def export(self, batch_id: str, out: Path) -> int:
+        """Write the batch as CSV (fingerprints, never passwords); returns the row count."""
+        if self.batch(batch_id) is None:
+            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+        columns = ("serial", "product", "generation", "key_id", "fingerprint", "state",
+                   "station_id", "hardware_id", "port", "reason")
+        count = 0
+        with atomic_text(out) as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for device in self.devices(batch_id):
+                writer.writerow(["" if (value := getattr(device, c)) is None else value
+                                 for c in columns])
+                count += 1
+        return count
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _event(self, conn: Connection, batch_id: str | None, product: str, serial: str,
+               name: str, station_id: str, detail: str) -> None:
+        conn.execute(insert(s.events).values(at=now(), batch_id=batch_id, product=product,
+                                             serial=serial, event=name,
+                                             station_id=station_id, detail=detail))
+
+    def _ack(self, conn: Connection, ack: Ack | None) -> None:
+        if ack is None:
+            return
+        # Monotonic: ports of one station commit out of order; the newest entry wins.
+        conn.execute(update(s.stations).where(
+            s.stations.c.station_id == ack.station_id, s.stations.c.log_seq < ack.seq).values(
+            log_seq=ack.seq, log_head=ack.head))
+
+
+class _Row:
+    """Attribute access over a dict of column values (a row just inserted)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
