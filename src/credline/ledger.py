@@ -38,6 +38,18 @@ from credline.workorder import Pending
 DEFAULT_LEASE = 30.0  # seconds; renewed every third of it
 
 
+def seal_batch(registry: Registry, log: ProvenanceLog, batch_id: str) -> bool:
+    """Close the batch with a checkpoint in ``log``, if nothing of it is in flight on any
+    station; the checkpoint is written under the registry's lock on the batch row."""
+    def seal() -> tuple[int, str, Ack]:
+        entry = log.checkpoint(batch_id)
+        fields = entry["fields"]
+        ack = Ack(log.station_id, int(entry["seq"]), line_hash_of(entry))
+        return int(fields["entries"]), str(fields["head"]), ack
+
+    return registry.close_batch(batch_id, log.station_id, seal)
+
+
 @dataclass(frozen=True)
 class Scope:
     """Who writes, for what: the batch, product and key, this station and its operator."""
@@ -129,14 +141,9 @@ class RegistryLedger:
         if self.closed:
             return "batch was already closed"
         if complete:
-            def seal() -> tuple[int, str, Ack]:
-                with self._lock:
-                    entry = self.log.checkpoint(self.scope.batch)
-                    fields = entry["fields"]
-                    ack = Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
-                    return int(fields["entries"]), str(fields["head"]), ack
-
-            if self.registry.close_batch(self.scope.batch, self.scope.station_id, seal):
+            with self._lock:
+                sealed = seal_batch(self.registry, self.log, self.scope.batch)
+            if sealed:
                 self.closed = True
                 return "batch closed"
         busy = self.registry.in_flight(self.scope.batch)

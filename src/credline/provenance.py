@@ -150,13 +150,10 @@ class ProvenanceLog:
         self.head = line_hash(line)
         return entry
 
-    def checkpoint(self, batch_id: str, registry: Any = None) -> dict[str, Any]:
-        """Seal a batch: a signed entry with the count and head hash, also in the registry."""
-        entries, head = self.seq, self.head
-        entry = self.append("checkpoint", batch=batch_id, entries=entries, head=head)
-        if registry is not None:
-            registry.close_batch(batch_id, entries, head)
-        return entry
+    def checkpoint(self, batch_id: str) -> dict[str, Any]:
+        """Seal a batch: a signed entry with the count and head hash before it (the registry
+        records the same two when it closes the batch)."""
+        return self.append("checkpoint", batch=batch_id, entries=self.seq, head=self.head)
 
 
 def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:

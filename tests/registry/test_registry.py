@@ -29,7 +29,7 @@ def test_device_walks_reserved_written_verified_locked(registry_url: str) -> Non
             step("acme-cam", "SN1")
         assert reg.device("acme-cam", "SN1").state == "locked"  # type: ignore[union-attr]
         assert reg.status("B1") == {"reserved": 0, "written": 0, "verified": 0, "locked": 1,
-                                    "failed": 0}
+                                    "failed": 0, "retired": 0}
 
 
 def test_illegal_transitions_are_refused(registry_url: str) -> None:
@@ -72,7 +72,7 @@ def test_batches_keys_and_products_are_consistent(registry_url: str) -> None:
             reg.open_batch("B1", "acme-cam", "0" * 16, "p", "st1")
         with pytest.raises(BadInput, match="belongs to product"):
             reg.open_batch("B9", "acme-router", KEY_ID, "p", "st1")
-        reg.close_batch("B1", 10, "f" * 64)
+        assert reg.close_batch("B1", "st1", lambda: (10, "f" * 64, None))  # type: ignore[arg-type, return-value]
         with pytest.raises(BadInput, match="was closed"):
             reg.open_batch("B1", "acme-cam", KEY_ID, "p", "st1")
 
@@ -106,7 +106,7 @@ def test_newer_schema_is_refused(registry_url: str) -> None:
 
     with opened(registry_url) as reg, reg._tx() as conn:
         conn.execute(update(schema.schema_version).values(version=99))
-    with pytest.raises(RegistryError, match="schema version 99, newer"):
+    with pytest.raises(RegistryError, match="schema version 99; this credline reads"):
         open_registry(registry_url)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from credline.ledger import seal_batch
 from credline.provenance import ProvenanceLog
 from credline.registry import open_registry
 from credline.station_identity import load_station_key
@@ -46,7 +47,7 @@ def test_enroll_sign_and_audit(cli: Cli, tmp_path: Path, monkeypatch: pytest.Mon
         reg.open_batch("B1", "acme-cam", "e98c6960947e8461", "p", station_id)
         log = ProvenanceLog.open(log_path, signer, station_id)
         log.append("batch.opened", batch="B1")
-        log.checkpoint("B1", reg)
+        assert seal_batch(reg, log, "B1")
     ok = cli("audit", "verify", str(log_path), "--registry", url)
     assert ok.exit_code == 0 and "intact: 2 entries" in ok.stdout
     assert cli("audit", "verify", str(log_path)).exit_code == 1  # no key to trust

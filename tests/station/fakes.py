@@ -1,25 +1,33 @@
-"""In-memory devices and ledger for testing the station's orchestration without ports or disk.
+"""In-memory devices and the real ledger, for testing the station's orchestration without
+ports.
 
 Real fakes, not mocks: a :class:`FakeDevice` keeps a record and a lock bit and refuses a PUT
-once locked; a :class:`FakeLedger` keeps rows with states and refuses a second holder of a
-serial. A shared :class:`World` counts every operation and can freeze at operation N, which
-is what a kill -9 looks like from the outside: nothing after N happens.
+once locked. The ledger is the real one (a SQLite registry and a signed log in a temporary
+folder), so no copy of the state machine lives in the tests. A shared :class:`World` counts
+every operation and can freeze at operation N, which is what a kill -9 looks like from the
+outside: nothing after N happens.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from credline.ledger import RegistryLedger, Scope
+from credline.lifecycle import DeviceState
 from credline.progress import Phase, PortEvent
+from credline.provenance import ProvenanceLog, public_bytes
+from credline.registry import Ack, Device, open_registry
 from credline.station import (
     Credential,
     DeviceFault,
     DeviceHello,
-    DeviceState,
-    Refused,
+    HookState,
     VerifyMismatch,
 )
 from credline.workorder import Pending
@@ -61,8 +69,8 @@ class FakeDevice:
         self.world.step()
         if self.fault == "garbage":
             raise DeviceFault("device answered with garbage: is it in provisioning mode?")
-        state = (DeviceState.LOCKED if self.locked else
-                 DeviceState.PROVISIONED if self.record else DeviceState.BLANK)
+        state = (HookState.LOCKED if self.locked else
+                 HookState.PROVISIONED if self.record else HookState.BLANK)
         return DeviceHello(self.hardware_id, state,
                            self.record.serial if self.record else None,
                            self.record.key_id if self.record else None)
@@ -134,87 +142,60 @@ class Bench:
         return self.removed + [d for line in self.lines.values() for d in line]
 
 
-@dataclass
-class Row:
-    serial: str
-    state: str
-    generation: int = 0
-    fingerprint: str = ""
-    batch: str = "B1"
+class CrashingLedger(RegistryLedger):
+    """The real ledger (SQLite registry, signed log) with the world's kill switch before and
+    after every log entry: a kill between a log entry and its registry move included."""
 
-
-class FakeLedger:
-    """Rows keyed by serial; one holder per serial and per fingerprint, like the database."""
-
-    def __init__(self, world: World, batch: str = "B1") -> None:
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
         self.world = world
-        self.batch = batch
-        self.rows: dict[str, Row] = {}
-        self.log: list[tuple[str, str]] = []
-        self.closed = False
-        self.lock = threading.Lock()
+        super().__init__(*args, **kwargs)
 
-    def _step(self) -> None:
+    def _record(self, event: str, serial: str | None = None, **fields: object) -> Ack:
         self.world.step()
+        ack = super()._record(event, serial, **fields)
+        self.world.step()
+        return ack
 
     def resume(self) -> tuple[list[Pending], list[str]]:
-        mine = [r for r in self.rows.values() if r.batch == self.batch]
-        return ([Pending(r.serial, r.state, r.generation) for r in mine
-                 if r.state in ("reserved", "written", "verified")],
-                [r.serial for r in mine if r.state == "locked"])
+        self.world.step()
+        return super().resume()
 
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None:
-        self._step()
-        with self.lock:
-            row = self.rows.get(serial)
-            if row is not None and row.batch == self.batch and row.state == "reserved":
-                return  # this batch's own reservation from a run that died: take it up again
-            if row is not None:
-                raise Refused(f"held by batch {row.batch} ({row.state})")
-            self.rows[serial] = Row(serial, "reserved", batch=self.batch)
-            self.log.append(("reserved", serial))
 
-    def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
-        self._step()
-        with self.lock:
-            taken = {r.fingerprint for r in self.rows.values()}
-            generation = 0
-            while (fp := fingerprint_at(generation)) in taken:
-                generation += 1
-            row = self.rows[serial]
-            row.generation, row.fingerprint = generation, fp
-            return generation, fp
+class Ledgers:
+    """One registry and one station's log in ``root``; :meth:`new` is one run's ledger."""
 
-    def release(self, serial: str, port: str, reason: str) -> None:
-        self._step()
-        with self.lock:
-            assert self.rows[serial].state == "reserved"
-            del self.rows[serial]
-            self.log.append(("released", serial))
+    def __init__(self, root: Path, world: World, batch: str = "B1", station: str = "st1",
+                 product: str = "acme-cam") -> None:
+        self.root, self.world, self.batch, self.product = root, world, batch, product
+        root.mkdir(parents=True, exist_ok=True)
+        self.url = f"sqlite:///{root / 'registry.db'}"
+        self.registry = open_registry(self.url)
+        self.signer = Ed25519PrivateKey.generate()
+        self.station = station
+        self.registry.register_station(station, public_bytes(self.signer))
+        self.log_path = root / f"{station}.jsonl"
+        self.runs: list[RegistryLedger] = []
 
-    def advance(self, serial: str, state: str, port: str, **fields: object) -> None:
-        self._step()
-        with self.lock:
-            row = self.rows[serial]
-            order = ["reserved", "written", "verified", "locked"]
-            assert order.index(state) == order.index(row.state) + 1, (serial, row.state, state)
-            row.state = state
-            self.log.append((state, serial))
+    def new(self, key_id: str, lease: float = 30.0) -> RegistryLedger:
+        log = ProvenanceLog.open(self.log_path, self.signer, self.station, repair=True)
+        state = self.registry.open_batch(self.batch, self.product, key_id, "test.toml",
+                                         self.station, allow_closed=True)
+        ledger = CrashingLedger(self.world, self.registry, log,
+                                Scope(self.batch, self.product, key_id, self.station),
+                                closed=state == "closed", lease=lease)
+        self.runs.append(ledger)
+        return ledger
 
-    def fail(self, serial: str, port: str, reason: str) -> None:
-        self._step()
-        with self.lock:
-            self.rows[serial].state = "failed"
-            self.log.append(("failed", serial))
+    def rows(self) -> dict[str, Device]:
+        return {d.serial: d for d in self.registry.devices(self.batch)
+                if d.state is not DeviceState.RETIRED}
 
-    def owner(self, serial: str) -> str | None:
-        row = self.rows.get(serial)
-        return None if row is None else f"batch {row.batch}, {row.state}"
+    @property
+    def closed(self) -> bool:
+        batch = self.registry.batch(self.batch)
+        return batch is not None and batch["state"] == "closed"
 
-    def locked(self) -> list[tuple[str, int]]:
-        return sorted((r.serial, r.generation) for r in self.rows.values()
-                      if r.batch == self.batch and r.state == "locked")
-
-    def finish(self, complete: bool) -> None:
-        self._step()
-        self.closed = complete
+    def close(self) -> None:
+        for ledger in self.runs:
+            ledger.close()
+        self.registry.close()

@@ -1,17 +1,19 @@
-"""``credline station run`` end to end in process, with the registry and transport swapped
-for the in-memory fakes: options, screen output, labels, exit codes and messages."""
+"""``credline station run`` end to end in process, with the transport swapped for in-memory
+devices and the real ledger on a scratch registry: options, screen output, labels, exit
+codes and messages."""
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from credline import stationwiring
+from credline.lifecycle import DeviceState
 from tests.conftest import CliResult
-from tests.station.fakes import Bench, FakeDevice, FakeLedger, World
+from tests.station.fakes import Bench, FakeDevice, Ledgers, World
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "factory/profiles/demo-device.toml"
@@ -19,14 +21,17 @@ Cli = Callable[..., CliResult]
 
 
 @pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch) -> tuple[Bench, FakeLedger]:
+def bench(monkeypatch: pytest.MonkeyPatch,
+          tmp_path: Path) -> Iterator[tuple[Bench, Ledgers]]:
     world = World()
     bench = Bench(world, {f"fake{p}": [FakeDevice(f"hw{p}{i}", world) for i in range(2)]
                           for p in range(2)})
-    ledger = FakeLedger(world, batch="B7")
-    monkeypatch.setattr(stationwiring, "open_ledger", lambda *a, **k: ledger)
+    ledgers = Ledgers(tmp_path / "registry", world, batch="B7", product="demo-device")
+    monkeypatch.setattr(stationwiring, "open_ledger",
+                        lambda profile, key_id, *a, **k: ledgers.new(key_id))
     monkeypatch.setattr(stationwiring, "connector", lambda profile: bench.connect)
-    return bench, ledger
+    yield bench, ledgers
+    ledgers.close()
 
 
 def run(cli: Cli, key_file: Path, tmp_path: Path, serials: list[str], *extra: str) -> CliResult:
@@ -38,7 +43,7 @@ def run(cli: Cli, key_file: Path, tmp_path: Path, serials: list[str], *extra: st
 
 
 def test_run_provisions_labels_and_reports(cli: Cli, key_file: Path, tmp_path: Path,
-                                           bench: tuple[Bench, FakeLedger]) -> None:
+                                           bench: tuple[Bench, Ledgers]) -> None:
     board, ledger = bench
     board.takes_devices_off = False
     for line in board.lines.values():
@@ -55,7 +60,7 @@ def test_run_provisions_labels_and_reports(cli: Cli, key_file: Path, tmp_path: P
 
 
 def test_unfinished_run_exits_1_and_says_how_to_carry_on(
-        cli: Cli, key_file: Path, tmp_path: Path, bench: tuple[Bench, FakeLedger]) -> None:
+        cli: Cli, key_file: Path, tmp_path: Path, bench: tuple[Bench, Ledgers]) -> None:
     board, ledger = bench
     board.takes_devices_off = False
     board.lines["fake1"][0].fault = "garbage"
@@ -63,4 +68,5 @@ def test_unfinished_run_exits_1_and_says_how_to_carry_on(
     assert ("credline: error: batch B7 not complete: 1 passed, 1 failed (see above); run "
             "the same command to carry on") in result.stderr
     assert result.exit_code == 1
-    assert not ledger.closed and sorted(ledger.rows) == ["E1"]
+    assert not ledger.closed and sorted(ledger.rows()) == ["E1"]
+    assert ledger.rows()["E1"].state is DeviceState.LOCKED

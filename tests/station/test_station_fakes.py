@@ -1,9 +1,11 @@
-"""The station's orchestration over in-memory devices and ledger: fast, exhaustive on crashes."""
+"""The station's orchestration over in-memory devices and the real ledger (SQLite registry,
+signed log): fast, exhaustive on crashes."""
 
 from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +14,15 @@ from credline.derive import Deriver
 from credline.errors import CheckFailed
 from credline.keystore.base import LocalKey
 from credline.labels import LabelSink, LabelSpec
+from credline.lifecycle import DeviceState
 from credline.policy import Profile
 from credline.ports import PortWatcher
 from credline.profiles import parse_profile
 from credline.progress import Event, Phase, PortEvent
+from credline.provenance import verify_log
 from credline.secret import Password
 from credline.station import Credential, Station, StationConfig
-from tests.station.fakes import Bench, Crash, FakeDevice, FakeLedger, World, record_digest
+from tests.station.fakes import Bench, Crash, FakeDevice, Ledgers, World
 
 PROFILE = '[product]\nid = "acme-cam"\nname = "Acme Camera"\n[label]\nformat = "zpl"\n'
 
@@ -28,13 +32,20 @@ def profile() -> Profile:
     return parse_profile(PROFILE, "test.toml")
 
 
+@pytest.fixture
+def ledgers(tmp_path: Path) -> Iterator[Ledgers]:
+    made = Ledgers(tmp_path / "registry", World())
+    yield made
+    made.close()
+
+
 def make_bench(world: World, ports: int, per_port: int) -> Bench:
     lines = {f"p{p}": [FakeDevice(f"hw-{p}-{i}", world) for i in range(per_port)]
              for p in range(ports)}
     return Bench(world, lines)
 
 
-def run_station(bench: Bench, ledger: FakeLedger, profile: Profile, key: LocalKey,
+def run_station(bench: Bench, ledgers: Ledgers, profile: Profile, key: LocalKey,
                 serials: list[str] | None, labels: Path | None = None,
                 events: list[Event] | None = None, idle_exit: float | None = None) -> bool:
     def emit(event: Event) -> None:
@@ -43,35 +54,42 @@ def run_station(bench: Bench, ledger: FakeLedger, profile: Profile, key: LocalKe
         bench.operator(event)
 
     sink = LabelSink(labels, LabelSpec(), "B1") if labels else None
-    config = StationConfig("B1", poll=0.001, sweep_timeout=2, idle_exit=idle_exit)
-    station = Station(config, profile, Deriver(key, profile.format), ledger, bench.connect,
+    config = StationConfig("B1", poll=0.001, idle_exit=idle_exit)
+    deriver = Deriver(key, profile.format)
+    station = Station(config, profile, deriver, ledgers.new(deriver.key_id), bench.connect,
                       PortWatcher(fixed=tuple(sorted(bench.lines))), sink, emit, serials)
     return station.run()
 
 
-def check_agreement(bench: Bench, ledger: FakeLedger, serials: list[str]) -> None:
-    """Registry and devices agree; every serial on exactly one locked device; none twice."""
+def check_agreement(bench: Bench, ledgers: Ledgers, serials: list[str]) -> None:
+    """Registry, log and devices agree; every serial on exactly one locked device, none on
+    two devices at all (locked or not)."""
+    held = [d.record.serial for d in bench.devices if d.record]
+    assert len(held) == len(set(held)), "a serial on two devices"
     locked = [d for d in bench.devices if d.locked]
     on_devices = [d.record.serial for d in locked if d.record]
     assert sorted(on_devices) == sorted(serials), "each serial on exactly one locked device"
-    assert {s for s, _ in ledger.locked()} == set(serials)
+    rows = ledgers.rows()
+    assert {s for s, r in rows.items() if r.state is DeviceState.LOCKED} == set(serials)
     for device in locked:
         assert device.record is not None
-        row = ledger.rows[device.record.serial]
+        row = rows[device.record.serial]
         assert row.generation == device.record.generation
-    fingerprints = [r.fingerprint for r in ledger.rows.values()]
+        assert row.hardware_id == device.hardware_id
+    fingerprints = [r.fingerprint for r in rows.values()]
     assert len(fingerprints) == len(set(fingerprints))
+    report = verify_log(ledgers.log_path, ledgers.registry)
+    assert report.ok, report.summary()
 
 
 def test_twelve_devices_on_four_ports(profile: Profile, master_key: LocalKey,
-                                      tmp_path: Path) -> None:
-    world = World()
-    bench, ledger = make_bench(world, 4, 3), FakeLedger(world)
+                                      tmp_path: Path, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 4, 3)
     serials = [f"SN{i:04d}" for i in range(12)]
     events: list[Event] = []
-    assert run_station(bench, ledger, profile, master_key, serials, tmp_path, events)
-    check_agreement(bench, ledger, serials)
-    assert ledger.closed
+    assert run_station(bench, ledgers, profile, master_key, serials, tmp_path, events)
+    check_agreement(bench, ledgers, serials)
+    assert ledgers.closed
     assert sorted(p.name for p in tmp_path.glob("*.zpl")) == [f"{s}.zpl" for s in serials]
     passes = [e for e in events if isinstance(e, PortEvent) and e.phase is Phase.PASS]
     assert len(passes) == 12 and len({e.port for e in passes}) == 4
@@ -79,117 +97,152 @@ def test_twelve_devices_on_four_ports(profile: Profile, master_key: LocalKey,
 
 @pytest.mark.parametrize("seed", range(6))
 def test_kill_at_any_step_then_resume(profile: Profile, master_key: LocalKey,
-                                      seed: int) -> None:
+                                      seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)
     serials = [f"SN{i:04d}" for i in range(9)]
-    for _ in range(12):
-        world = World()
-        bench, ledger = make_bench(world, 3, 3), FakeLedger(world)
-        world.crash_at = rng.randint(1, 110)
-        with contextlib.suppress(Crash):
-            run_station(bench, ledger, profile, master_key, serials)
-        world.crash_at = None  # the same command again, same devices on the same ports
-        assert run_station(bench, ledger, profile, master_key, serials), world.crash_at
-        check_agreement(bench, ledger, serials)
-        assert ledger.closed
+    for trial in range(6):
+        ledgers = Ledgers(tmp_path / f"trial{trial}", World())
+        try:
+            bench = make_bench(ledgers.world, 3, 3)
+            ledgers.world.crash_at = rng.randint(1, 160)
+            with contextlib.suppress(Crash):
+                run_station(bench, ledgers, profile, master_key, serials)
+            crashed_at = ledgers.world.crash_at
+            ledgers.world.crash_at = None  # the same command again, same devices and ports
+            assert run_station(bench, ledgers, profile, master_key, serials), crashed_at
+            check_agreement(bench, ledgers, serials)
+            assert ledgers.closed
+        finally:
+            ledgers.close()
 
 
-def test_unplugged_mid_put_gives_the_serial_to_the_next_device(
-        profile: Profile, master_key: LocalKey) -> None:
-    world = World()
-    bench, ledger = make_bench(world, 1, 3), FakeLedger(world)
-    bench.lines["p0"][0].fault = "unplug-on-put"
+def test_unplugged_mid_put_keeps_the_serial_for_that_device_alone(
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 1, 3)
+    lost = bench.lines["p0"][0]
+    lost.fault = "unplug-on-put"
     events: list[Event] = []
     serials = ["A1", "A2"]
-    assert not run_station(bench, ledger, profile, master_key, serials, events=events)
+    assert not run_station(bench, ledgers, profile, master_key, serials, events=events)
     fails = [e for e in events if isinstance(e, PortEvent) and e.phase is Phase.FAIL]
     assert [(e.serial, e.reason) for e in fails] == [
-        ("A1", "device stopped answering during the write: check the cable")]
-    check_agreement(bench, ledger, serials)
-    assert bench.devices[1].record is not None and bench.devices[1].record.serial == "A1"
+        ("A1", "device stopped answering during the write: check the cable; plug the "
+               "device back in to finish it")]
+    # A1's password may be on the unplugged device: it is bound to it, never reissued.
+    row = ledgers.rows()["A1"]
+    assert row.state is DeviceState.WRITTEN and row.hardware_id == lost.hardware_id
+    assert [d.record.serial for d in bench.devices if d.record] == ["A2"]
+    assert not ledgers.closed
+    # The operator plugs it back in (the write never happened): it gets A1, and only it.
+    lost.fault = None
+    bench.removed.remove(lost)
+    bench.lines["p0"].insert(0, lost)
+    assert run_station(bench, ledgers, profile, master_key, serials)
+    check_agreement(bench, ledgers, serials)
+    assert lost.record is not None and lost.record.serial == "A1" and ledgers.closed
 
 
 def test_garbage_and_foreign_locked_devices_fail_in_plain_words(
-        profile: Profile, master_key: LocalKey) -> None:
-    world = World()
-    bench, ledger = make_bench(world, 2, 2), FakeLedger(world)
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 2, 2)
     bench.lines["p0"][0].fault = "garbage"
     foreign = bench.lines["p1"][0]
-    other = FakeLedger(world, batch="B0")
-    other.reserve("OLD1", "x", "y")
-    ledger.rows["OLD1"] = other.rows["OLD1"]
-    ledger.rows["OLD1"].state = "locked"
-    # the device was provisioned and locked in batch B0
+    # The device was provisioned and locked in batch B0 by another station.
+    registry = ledgers.registry
+    registry.open_batch("B0", "acme-cam", Deriver(master_key, profile.format).key_id,
+                        "old.toml", "st0")
+    registry.reserve("B0", "acme-cam", "OLD1", "st0")
+    registry.assign_fingerprint("B0", "acme-cam", "OLD1", lambda g: "f" * 64)
+    registry.mark_written("acme-cam", "OLD1", foreign.hardware_id)
+    registry.mark_verified("acme-cam", "OLD1")
+    registry.mark_locked("acme-cam", "OLD1")
     foreign.record = Credential("acme-cam", "OLD1", Password("X" * 12), "00", 0)
     foreign.locked = True
     events: list[Event] = []
     serials = ["S1", "S2"]
-    assert not run_station(bench, ledger, profile, master_key, serials, events=events)
+    assert not run_station(bench, ledgers, profile, master_key, serials, events=events)
     reasons = {e.port: e.reason for e in events
                if isinstance(e, PortEvent) and e.phase is Phase.FAIL}
     assert reasons["p0"] == "device answered with garbage: is it in provisioning mode?"
-    assert reasons["p1"] == ("device is already locked with serial OLD1 (batch B0, locked), "
-                             "not by this batch: set it aside")
+    assert reasons["p1"] == ("device is already locked with serial OLD1 (batch B0 on station "
+                             "st0, locked), not by this batch: set it aside")
     assert foreign.record.serial == "OLD1" and foreign.puts == 0
-    assert sorted(s for s, _ in ledger.locked()) == ["S1", "S2"]
+    assert sorted(s for s, r in ledgers.rows().items()
+                  if r.state is DeviceState.LOCKED) == ["S1", "S2"]
+
+
+def test_a_device_claiming_anothers_serial_is_set_aside_and_changes_nothing(
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    """A device that says it holds (or is locked with) a serial this batch bound to another
+    device cannot prove it: it is set aside and the row stays exactly as it was."""
+    bench = make_bench(ledgers.world, 1, 1)
+    real = FakeDevice("real-H0002", ledgers.world)
+    real.fault = "unplug-on-put"
+    bench.lines["p0"].insert(0, real)
+    assert not run_station(bench, ledgers, profile, master_key, ["H0002"])
+    before = ledgers.rows()["H0002"]
+    assert before.state is DeviceState.WRITTEN and before.hardware_id == "real-H0002"
+    for locked in (False, True):
+        liar = FakeDevice(f"liar-{locked}", ledgers.world)
+        liar.record = Credential("acme-cam", "H0002", Password("Y" * 12),
+                                 Deriver(master_key, profile.format).key_id, 0)
+        liar.locked = locked
+        bench.lines["p0"] = [liar]
+        events: list[Event] = []
+        assert not run_station(bench, ledgers, profile, master_key, ["H0002"], events=events)
+        reasons = [e.reason for e in events if isinstance(e, PortEvent)
+                   and e.phase is Phase.FAIL]
+        assert reasons and "which this batch gave to device real-H0002" in str(reasons[0])
+        assert ledgers.rows()["H0002"] == before and liar.puts == 0
 
 
 def test_verify_mismatch_fails_the_device_and_records_it(
-        profile: Profile, master_key: LocalKey) -> None:
-    world = World()
-    bench, ledger = make_bench(world, 1, 2), FakeLedger(world)
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 1, 2)
     bench.lines["p0"][0].fault = "corrupt"
     events: list[Event] = []
-    assert not run_station(bench, ledger, profile, master_key, ["C1", "C2"], events=events)
-    assert ledger.rows["C1"].state == "failed" and ledger.rows["C2"].state == "locked"
+    assert not run_station(bench, ledgers, profile, master_key, ["C1", "C2"], events=events)
+    rows = ledgers.rows()
+    assert rows["C1"].state is DeviceState.FAILED and rows["C2"].state is DeviceState.LOCKED
     assert not bench.devices[0].locked
 
 
-def test_policy_violation_stops_the_batch(master_key: LocalKey) -> None:
+def test_policy_violation_stops_the_batch(master_key: LocalKey, ledgers: Ledgers) -> None:
     # A profile whose policy the derivation cannot meet is refused when the profile loads;
     # simulate a broken encoder instead: the station must stop, not provision.
     profile = parse_profile(PROFILE, "test.toml")
-    world = World()
-    bench, ledger = make_bench(world, 1, 1), FakeLedger(world)
+    bench = make_bench(ledgers.world, 1, 1)
     deriver_profile = parse_profile(PROFILE.replace("[label]", "[password]\nlength = 13\n"
                                                     "[label]"), "other.toml")
-    sink = None
-    station = Station(StationConfig("B1", poll=0.001), profile,
-                      Deriver(master_key, deriver_profile.format), ledger, bench.connect,
-                      PortWatcher(fixed=("p0",)), sink, lambda e: None, ["P1"])
+    deriver = Deriver(master_key, deriver_profile.format)
+    station = Station(StationConfig("B1", poll=0.001), profile, deriver,
+                      ledgers.new(deriver.key_id), bench.connect, PortWatcher(fixed=("p0",)),
+                      None, lambda e: None, ["P1"])
     with pytest.raises(CheckFailed, match="breaks the profile's policy"):
         station.run()
-    assert ledger.rows["P1"].state == "failed" and bench.devices[0].puts == 0
-
-
-def test_record_digest_is_stable(master_key: LocalKey, profile: Profile) -> None:
-    deriver = Deriver(master_key, profile.format)
-    cred = Credential("acme-cam", "SN1", deriver.password(profile.product, "SN1"),  # type: ignore[arg-type]
-                      deriver.key_id, 0)
-    assert record_digest(cred) == record_digest(cred)
+    assert ledgers.rows()["P1"].state is DeviceState.FAILED and bench.devices[0].puts == 0
 
 
 def test_a_device_left_on_its_port_is_not_provisioned_twice(
-        profile: Profile, master_key: LocalKey) -> None:
-    world = World()
-    bench, ledger = make_bench(world, 2, 1), FakeLedger(world)
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 2, 1)
     bench.takes_devices_off = False
     bench.lines["p1"][0].fault = "corrupt"
     events: list[Event] = []
-    assert not run_station(bench, ledger, profile, master_key, ["S1", "S2", "S3"],
+    assert not run_station(bench, ledgers, profile, master_key, ["S1", "S2", "S3"],
                            events=events, idle_exit=0.3)
     results = [(e.port, e.phase) for e in events
                if isinstance(e, PortEvent) and e.phase in (Phase.PASS, Phase.FAIL, Phase.DONE)]
     assert sorted(results) == [("p0", Phase.PASS), ("p1", Phase.FAIL)]  # PASS stays on screen
-    assert sorted(ledger.rows) == ["S1", "S2"] and bench.devices[1].puts == 1
-    assert not ledger.closed  # S3 is still to do: the batch stays open
+    assert sorted(ledgers.rows()) == ["S1", "S2"] and bench.devices[1].puts == 1
+    assert not ledgers.closed  # S3 is still to do: the batch stays open
 
 
-def test_device_reported_serials(master_key: LocalKey) -> None:
+def test_device_reported_serials(master_key: LocalKey, ledgers: Ledgers) -> None:
     profile = parse_profile(PROFILE + '[device]\nserial_source = "device"\n', "d.toml")
-    world = World()
-    bench, ledger = make_bench(world, 2, 2), FakeLedger(world)
-    assert run_station(bench, ledger, profile, master_key, None)
-    assert sorted(s for s, _ in ledger.locked()) == ["hw-0-0", "hw-0-1", "hw-1-0", "hw-1-1"]
+    bench = make_bench(ledgers.world, 2, 2)
+    assert run_station(bench, ledgers, profile, master_key, None)
+    assert sorted(s for s, r in ledgers.rows().items() if r.state is DeviceState.LOCKED) == [
+        "hw-0-0", "hw-0-1", "hw-1-0", "hw-1-1"]
     for device in bench.devices:
         assert device.locked and device.record and device.record.serial == device.hardware_id

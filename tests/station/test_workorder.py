@@ -10,7 +10,7 @@ import pytest
 from credline.errors import BadInput, ProfileError
 from credline.profiles import load_profile, parse_profile
 from credline.stationrun import load_work_order
-from credline.workorder import Pending, WorkQueue
+from credline.workorder import WorkQueue
 from tests.conftest import credline_command, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,19 +56,18 @@ def test_serial_source_rules() -> None:
         load_work_order(order, Path("/nonexistent/order.txt"))
 
 
-def test_queue_resume_rules() -> None:
-    queue = WorkQueue(["A", "B", "C", "D", "E"],
-                      pending=[Pending("B", "reserved", 0), Pending("C", "written", 1)],
-                      done=["A"])
+def test_queue_rules() -> None:
+    queue = WorkQueue(["A", "B", "C", "D", "E"], done=["A"], held=["C"])
     assert queue.total == 5 and queue.done_before == 1
-    assert queue.claim_pending("C") == Pending("C", "written", 1)
-    assert queue.claim_pending("C") is None  # only one device may adopt it
-    assert queue.release_reserved() == ["B"]
-    assert [queue.take(), queue.take()] == ["B", "D"]
+    assert [queue.take(), queue.take()] == ["B", "D"]  # A is done, C waits for its device
     queue.give_back("B")  # its device failed before the write: next device gets it first
     assert queue.take() == "B"
-    for serial in ("B", "C", "D"):
+    queue.defer("D")  # another station has it in flight: offered again after the rest
+    for serial in ("B",):
         queue.finish(serial)
     assert queue.take() == "E" and not queue.idle
     queue.finish("E")
-    assert queue.idle and queue.take() is None
+    assert queue.idle and queue.deferred == ["D"]
+    assert queue.take() == "D" and queue.take() is None
+    queue.finish("D")
+    assert queue.idle

@@ -228,11 +228,12 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
     """
     engine = engine_for(url)
     if not create and engine.dialect.name == "sqlite":
-        database = engine.url.database or ""
+        database = (engine.url.database or "").removeprefix("file:")  # SQLite URI form
         if not Path(database).is_file():
             engine.dispose()
-            raise BadInput(f"registry {safe_url(url)}: no such file {database!r} (run "
-                           f"'credline registry init {safe_url(url)}' to make one)")
+            raise BadInput(f"{safe_url(url)} is not a credline registry: no such file "
+                           f"{database!r} (run 'credline registry init {safe_url(url)}' to "
+                           "make one)")
     reader = engine_for(url, writer=False) if engine.dialect.name == "sqlite" else engine
     registry = Registry(url, engine, reader)
     try:
