@@ -57,11 +57,16 @@ def station() -> None:
 @click.option("--idle-exit", type=click.FloatRange(0), metavar="SECONDS",
               help="End the run once every port has been quiet this long (for unattended "
                    "runs; the batch stays open if work is left).")
+@click.option("--lease", type=click.FloatRange(0.5, 3600), default=30.0, show_default=True,
+              metavar="SECONDS",
+              help="How long this station holds a device it is working on without renewing "
+                   "the hold (renewed every third of it); a station that dies lets go after "
+                   "this long, for the other stations of a cell.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
 def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
         patterns: tuple[str, ...], auto: bool, work_order: Path | None, registry_url: str,
         log_path: Path, station_key: Path | None, operator: str, label_dir: Path | None,
-        count: int | None, idle_exit: float | None, plain: bool) -> None:
+        count: int | None, idle_exit: float | None, lease: float, plain: bool) -> None:
     """Provision a batch: every device on every port, in parallel, resumable.
 
     For each device: HELLO, pick its serial, reserve it, derive its password, check it
@@ -84,7 +89,8 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     options = StationOptions(batch=batch, ports=ports, patterns=patterns, auto=auto,
                              work_order=work_order, registry_url=registry_url,
                              log_path=log_path, station_key=station_key, operator=operator,
-                             label_dir=label_dir, count=count, idle_exit=idle_exit)
+                             label_dir=label_dir, count=count, idle_exit=idle_exit,
+                             lease=lease)
     screen = open_screen(batch, sys.stdout, plain=True if plain else None)
     try:
         built = build_station(profile, open_key(key_ref), options, screen)
