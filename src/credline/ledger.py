@@ -15,11 +15,15 @@ the same device can be finished on any station of the cell.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from credline.errors import BadInput
 from credline.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, line_hash_of
 from credline.registry import (
@@ -32,10 +36,36 @@ from credline.registry import (
     SerialTaken,
 )
 from credline.registry.devices import InProgress
-from credline.station import Busy, LeaseLost, Refused
+from credline.station import AlreadyDone, Busy, LeaseLost, Refused
 from credline.workorder import Pending
 
 DEFAULT_LEASE = 30.0  # seconds; renewed every third of it
+
+
+class RunLock:
+    """One run per station log at a time: an exclusive lock on ``LOG.lock`` beside it.
+
+    The registry's holder rules let a station resume its own rows whatever their lease; two
+    runs of one station at once would both be "its own". The OS drops the lock when the
+    process dies, so a station killed with SIGKILL can start again at once.
+    """
+
+    def __init__(self, log_path: Path, station_id: str) -> None:
+        self.path = log_path.with_name(log_path.name + ".lock")
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise BadInput(f"{self.path}: cannot create the station's run lock: "
+                           f"{exc.strerror}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise BadInput(f"station {station_id!r} is already running on {log_path} (another "
+                           "'credline station run' holds it): one run per station") from None
+
+    def release(self) -> None:
+        os.close(self._fd)  # closing the descriptor drops the lock
 
 
 def seal_batch(registry: Registry, log: ProvenanceLog, batch_id: str) -> bool:
@@ -168,6 +198,10 @@ class RegistryLedger:
         except InProgress as exc:
             raise Busy(str(exc)) from None
         except SerialTaken as exc:
+            current = self.registry.device(self.scope.product, serial)
+            if current is not None and current.batch_id == self.scope.batch \
+                    and not current.state.in_flight:
+                raise AlreadyDone(str(exc)) from None
             raise Refused(str(exc)) from None
         self._working(serial, True)
         self._record("device.reserved", serial, port=port, hardware_id=hardware_id)

@@ -90,6 +90,10 @@ class Busy(Refused):
     """Another station of the cell has the serial in flight: try it again later."""
 
 
+class AlreadyDone(Refused):
+    """Another station of the cell finished (or set aside) this serial of the batch."""
+
+
 class LeaseLost(Refused):
     """Another station took the row over while this one stalled: leave it alone."""
 
@@ -444,6 +448,13 @@ class Station:
                 if self.queue.from_device:
                     self._settle(port, status, (hello.hardware_id, "taken"), Phase.FAIL,
                                  serial, f"serial {serial} is in progress on another station")
+                    return None
+            except AlreadyDone:
+                self.queue.finish(serial)  # another station of the cell did it: move on
+                if self.queue.from_device:
+                    self._settle(port, status, (hello.hardware_id, "taken"), Phase.FAIL,
+                                 serial, f"the device's serial {serial} is already done in "
+                                 "this batch: set it aside")
                     return None
             except Refused as exc:
                 self.queue.finish(serial)

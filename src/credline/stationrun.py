@@ -86,7 +86,11 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     labels = LabelSink(label_dir, spec, options.batch)
     deriver = Deriver(key, profile.format)
     built = BuiltStation(station=None)  # type: ignore[arg-type]
-    ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
+    try:
+        ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
+    except BaseException:
+        built.close()  # what was opened before the failure: registry, run lock
+        raise
     connect = stationwiring.connector(profile)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,

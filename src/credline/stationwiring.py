@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from credline.derive import SCHEME
 from credline.errors import BadInput
-from credline.ledger import RegistryLedger, Scope
+from credline.ledger import RegistryLedger, RunLock, Scope
 from credline.policy import Profile, Storage
 from credline.protocol import DeviceState as WireState
 from credline.provenance import ProvenanceLog, check_log_head
@@ -46,6 +46,7 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     station_id, signer = load_station_key(Path(key_path))
     registry = open_registry(options.registry_url)
     closers.append(registry.close)
+    closers.append(RunLock(options.log_path, station_id).release)
     check_enrolled(registry, station_id, signer)
     log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
     check_log_head(log, registry.station_heads().get(station_id))
