@@ -86,7 +86,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     deriver = Deriver(key, profile.format)
     built = BuiltStation(station=None)  # type: ignore[arg-type]
     ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
-    connect = stationwiring.connector(profile)
+    connect = stationwiring.connector(profile, hwid_is_serial=serials is None)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
                            keep_running=options.auto, idle_exit=options.idle_exit)

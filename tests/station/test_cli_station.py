@@ -25,7 +25,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> tuple[Bench, FakeLedger]:
                           for p in range(2)})
     ledger = FakeLedger(world, batch="B7")
     monkeypatch.setattr(stationwiring, "open_ledger", lambda *a, **k: ledger)
-    monkeypatch.setattr(stationwiring, "connector", lambda profile: bench.connect)
+    monkeypatch.setattr(stationwiring, "connector", lambda profile, **_: bench.connect)
     return bench, ledger
 
 
