@@ -25,7 +25,7 @@ extern "C" {
 
 #define CREDLINE_PROTOCOL_VERSION 1u
 #define CREDLINE_HOOK_VERSION_MAJOR 1u
-#define CREDLINE_HOOK_VERSION_MINOR 0u
+#define CREDLINE_HOOK_VERSION_MINOR 1u  /* 1.1: a bad SLIP escape is answered as CRC */
 #define CREDLINE_MAX_FRAME 512u     /* largest decoded frame, header and CRC included */
 #define CREDLINE_MAX_RECORD 256u    /* largest credential record */
 #define CREDLINE_MAX_SERIAL 64u
@@ -44,7 +44,8 @@ enum credline_error {
     CREDLINE_ERR_BUFFER = -6,         /* caller's buffer too small */
     CREDLINE_ERR_INVALID = -7,        /* malformed record or command body */
     CREDLINE_ERR_VERSION = -8,        /* unsupported protocol or record version */
-    CREDLINE_ERR_CRC = -9,            /* frame CRC mismatch */
+    CREDLINE_ERR_CRC = -9,            /* frame damaged on the line: CRC mismatch or bad SLIP
+                                         escape; the station resends the frame */
     CREDLINE_ERR_UNKNOWN = -10,       /* unknown command */
     CREDLINE_ERR_MISMATCH = -11       /* check_password: the password does not match */
 };
@@ -84,6 +85,7 @@ struct credline_hook {
     size_t rx_len;
     int rx_escape;
     int rx_overflow;
+    int rx_damaged;         /* a bad SLIP escape was seen in the frame being received */
     uint8_t work[CREDLINE_MAX_FRAME];
     uint8_t tx[2 * CREDLINE_MAX_FRAME + 2];
     uint8_t record[CREDLINE_MAX_RECORD];
@@ -105,6 +107,10 @@ int credline_hook_init(struct credline_hook *hook, const struct credline_storage
 /*
  * Feed bytes received on the UART. Complete frames are handled at once and replies go out
  * through the send callback before this returns. Never blocks; any byte sequence is safe.
+ * A frame damaged on the line (bad CRC, or a byte after 0xDB other than 0xDC/0xDD) is answered
+ * with CREDLINE_ERR_CRC, so the station resends it; a frame over CREDLINE_MAX_FRAME with
+ * CREDLINE_ERR_TOO_BIG. Either only when its version, seq and cmd bytes arrived before the
+ * fault; otherwise, and for frames under 7 bytes, nothing is sent.
  */
 void credline_hook_feed(struct credline_hook *hook, const uint8_t *data, size_t size);
 

@@ -26,6 +26,9 @@
 #define FLAG_LOCKED 0x01u
 #define COMMIT_DONE 0x00u
 
+#define RX_DAMAGED 1          /* rx_damaged: a bad escape after seq and cmd arrived */
+#define RX_HEADER_DAMAGED 2   /* rx_damaged: a bad escape before that */
+
 static const uint8_t MAGIC[4] = {'C', 'L', 'R', '1'};
 
 /* -- little helpers ------------------------------------------------------------------------ */
@@ -299,23 +302,36 @@ static void handle(struct credline_hook *h, const uint8_t *f, size_t n) {
     }
 }
 
+/* A frame's closing END. A damaged frame (bad escape) is answered like a CRC mismatch, so the
+ * station resends it; an oversized one with TOO_BIG. Either is answered only when seq and cmd
+ * arrived intact before the fault: a reply must name the request it answers. */
+static void end_frame(struct credline_hook *h) {
+    if (h->rx_damaged == RX_DAMAGED) send_error(h, h->rx[1], h->rx[2], CREDLINE_ERR_CRC);
+    else if (h->rx_damaged) { /* seq or cmd lost: nothing to address a reply to */ }
+    else if (h->rx_overflow && h->rx_len >= 3) send_error(h, h->rx[1], h->rx[2], CREDLINE_ERR_TOO_BIG);
+    else if (!h->rx_overflow && h->rx_len > 0) handle(h, h->rx, h->rx_len);
+    h->rx_len = 0;
+    h->rx_escape = 0;
+    h->rx_overflow = 0;
+    h->rx_damaged = 0;
+}
+
 void credline_hook_feed(struct credline_hook *h, const uint8_t *data, size_t size) {
     size_t i;
     for (i = 0; i < size; i++) {
         uint8_t b = data[i];
         if (b == SLIP_END) {
-            if (h->rx_overflow && h->rx_len >= 3) send_error(h, h->rx[1], h->rx[2], CREDLINE_ERR_TOO_BIG);
-            else if (!h->rx_overflow && h->rx_len > 0) handle(h, h->rx, h->rx_len);
-            h->rx_len = 0;
-            h->rx_escape = 0;
-            h->rx_overflow = 0;
+            end_frame(h);
             continue;
         }
         if (h->rx_escape) {
             h->rx_escape = 0;
             if (b == SLIP_ESC_END) b = SLIP_END;
             else if (b == SLIP_ESC_ESC) b = SLIP_ESC;
-            else { h->rx_overflow = 1; continue; }      /* bad escape: drop the frame */
+            else {                 /* bad escape: the line damaged the frame, as a CRC would */
+                if (!h->rx_damaged) h->rx_damaged = h->rx_len >= 3 ? RX_DAMAGED : RX_HEADER_DAMAGED;
+                continue;
+            }
         } else if (b == SLIP_ESC) {
             h->rx_escape = 1;
             continue;

@@ -48,6 +48,18 @@ class CheckFailed(CredlineError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class DeviceError(CredlineError):
+    """A device failed; the message names its port and says what to do, in plain words."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class BadReply(DeviceError):
+    """A device's reply is well framed (its CRC is good) but breaks the protocol: wrong
+    version, length, state or command. Not a line glitch, so never resent; the message names
+    the port and what was wrong, with anything the device sent escaped."""
+
+
 def describe_origin(origin: str | None) -> str:
     """Format an origin (``"--serial"``, ``"orders.csv line 7"``) for an error message."""
     return f" (from {origin})" if origin else ""

@@ -1,14 +1,26 @@
-"""Provisioning commands and replies (docs/protocol.md). Pure: no port, no clock."""
+"""Provisioning commands and replies (docs/protocol.md). Pure: no port, no clock.
+
+Every reply parser here is total: any bytes a device sends become a typed result or a
+:class:`~credline.errors.BadReply` naming where they came from (``origin``, e.g. "device on
+/dev/ttyUSB0") and what was wrong. Messages carry lengths and single bytes, never a reply's
+body: a hostile device could echo the PUT request, and that holds the password.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
 
+from credline.errors import BadReply
+from credline.escape import escape_bytes
+from credline.framing import PROTOCOL_VERSION, Frame
+
 HELLO, PUT, VERIFY, LOCK = 0x01, 0x02, 0x03, 0x04
 REPLY_OK = 0x80
 REPLY_ERROR = 0xFF
 NONCE_BYTES = 32
+MAC_BYTES = 32  # HMAC-SHA256
+NAMES = {HELLO: "HELLO", PUT: "PUT", VERIFY: "VERIFY", LOCK: "LOCK"}
 
 
 class DeviceState(IntEnum):
@@ -46,9 +58,82 @@ class WireError(IntEnum):
             WireError.BUFFER: "its buffer was too small",
         }[self]
 
+    @property
+    def resend(self) -> bool:
+        """The line damaged the request: send the same frame again.
+
+        CRC covers a bad CRC and (hook 1.1 on) a bad SLIP escape. TOO_BIG too: the station
+        never sends a frame over the limit, so the line merged it with noise or lost an END,
+        and hooks before 1.1 answered a bad escape with it.
+        """
+        return self in (WireError.CRC, WireError.TOO_BIG)
+
+
+def parse_reply(frame: Frame, cmd: int, origin: str) -> bytes | WireError:
+    """The body of an OK reply to ``cmd``, or the code of an error reply; else BadReply."""
+    if frame.version != PROTOCOL_VERSION:
+        raise BadReply(f"{origin} answered in protocol version {frame.version}; this station "
+                       f"speaks version {PROTOCOL_VERSION}",
+                       hint="update the station or the device's credline hook")
+    if frame.cmd == cmd | REPLY_OK:
+        return frame.body
+    if frame.cmd != REPLY_ERROR:
+        raise BadReply(f"{origin} answered {_name(cmd)} with command 0x{frame.cmd:02x}",
+                       hint="is this a credline device?")
+    return _error_code(frame.body, cmd, origin)
+
+
+def _error_code(body: bytes, cmd: int, origin: str) -> WireError:
+    if len(body) != 2:
+        raise BadReply(f"{origin} answered {_name(cmd)} with an error reply of {len(body)} "
+                       "bytes (2 expected)")
+    try:
+        code = WireError(body[1])
+    except ValueError:
+        raise BadReply(f"{origin} answered {_name(cmd)} with unknown error code "
+                       f"{body[1]}") from None
+    # A frame damaged on the line may have had its cmd byte damaged too: only a deliberate
+    # refusal must name the command it refuses.
+    if body[0] != cmd and not code.resend:
+        raise BadReply(f"{origin} answered {_name(cmd)} with an error for command "
+                       f"0x{body[0]:02x}")
+    return code
+
+
+def parse_state(body: bytes, cmd: int, origin: str) -> DeviceState:
+    """The device state a PUT or LOCK reply carries (one byte)."""
+    if len(body) != 1:
+        raise BadReply(f"{origin} answered {_name(cmd)} with {len(body)} bytes (1 expected: "
+                       "its state)", hint="is this a credline device?")
+    return _state(body[0], cmd, origin)
+
+
+def parse_mac(body: bytes, origin: str) -> bytes:
+    """The HMAC a VERIFY reply carries."""
+    if len(body) != MAC_BYTES:
+        raise BadReply(f"{origin} answered VERIFY with {len(body)} bytes ({MAC_BYTES} "
+                       "expected)", hint="is this a credline device?")
+    return body
+
+
+def _state(value: int, cmd: int, origin: str) -> DeviceState:
+    try:
+        return DeviceState(value)
+    except ValueError:
+        raise BadReply(f"{origin} answered {_name(cmd)} with state {value} (0 empty, "
+                       "1 provisioned or 2 locked expected)",
+                       hint="is this a credline device?") from None
+
+
+def _name(cmd: int) -> str:
+    return NAMES.get(cmd, f"command 0x{cmd:02x}")
+
 
 @dataclass(frozen=True)
 class Hello:
+    """A HELLO reply. ``hardware_id`` and ``serial`` are escaped (:mod:`credline.escape`):
+    printable text, safe on any screen or in any file; a valid id comes through unchanged."""
+
     protocol: int
     hook_version: str
     state: DeviceState
@@ -56,14 +141,25 @@ class Hello:
     serial: str  # the stored record's serial, or ""
 
     @classmethod
-    def parse(cls, body: bytes) -> Hello:
+    def parse(cls, body: bytes, origin: str) -> Hello:
+        """version, hook major, minor, state, hwid length, hwid, serial length, serial."""
+        def bad(what: str) -> BadReply:
+            return BadReply(f"{origin} sent a malformed HELLO reply: {what}",
+                            hint="is this a credline device?")
+
         if len(body) < 6:
-            raise ValueError("HELLO reply too short")
-        hw_len = body[4]
-        hwid = body[5:5 + hw_len].decode("ascii", "replace")
-        at = 5 + hw_len
-        serial_len = body[at]
-        serial = body[at + 1:at + 1 + serial_len].decode("ascii", "replace")
-        if at + 1 + serial_len != len(body):
-            raise ValueError("HELLO reply has the wrong length")
-        return cls(body[0], f"{body[1]}.{body[2]}", DeviceState(body[3]), hwid, serial)
+            raise bad(f"{len(body)} bytes, at least 6 expected")
+        if body[0] != PROTOCOL_VERSION:
+            raise BadReply(f"{origin} speaks protocol version {body[0]}; this station speaks "
+                           f"version {PROTOCOL_VERSION}",
+                           hint="update the station or the device's credline hook")
+        hw_end = 5 + body[4]
+        if hw_end >= len(body):
+            raise bad(f"a hardware id of {body[4]} bytes and a serial length announced, "
+                      f"{len(body) - 5} bytes follow")
+        serial_len = body[hw_end]
+        if hw_end + 1 + serial_len != len(body):
+            raise bad(f"a serial of {serial_len} bytes announced, {len(body) - hw_end - 1} "
+                      "bytes follow")
+        return cls(body[0], f"{body[1]}.{body[2]}", _state(body[3], HELLO, origin),
+                   escape_bytes(body[5:hw_end]), escape_bytes(body[hw_end + 1:]))

@@ -4,6 +4,10 @@ One row per port: state, serial, a big PASS in green or FAIL in red with the rea
 words; a footer with batch counts, what is left and the rate per hour. When stdout is not a
 terminal (CI, a log file, a pipe) the same events become plain lines. Driven only by
 :mod:`credline.progress` events, so tests feed it events and read the text.
+
+Every text an event carries is escaped here (:func:`credline.escape.escape_text`) and never
+read as rich markup: a serial or reason may hold what a device sent, and no device may paint
+a PASS or forge a line on the operator's screen.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from credline.escape import escape_text
 from credline.progress import BatchEvent, BatchModel, Event, Phase, PortRow
 
 _STYLE = {Phase.PASS: "bold white on green", Phase.FAIL: "bold white on red",
@@ -40,7 +45,7 @@ def summary_line(model: BatchModel, now: float | None = None) -> str:
     if model.remaining is not None:
         parts.append(f"{model.remaining} left")
     parts.append(f"{model.rate_per_hour(now):.0f}/hour")
-    return f"batch {model.batch}: " + ", ".join(parts)
+    return f"batch {escape_text(model.batch)}: " + ", ".join(parts)
 
 
 class PlainScreen:
@@ -63,17 +68,18 @@ class PlainScreen:
     def _format(self, event: Event) -> str | None:
         stamp = time.strftime("%H:%M:%S")
         if isinstance(event, BatchEvent):
+            message = escape_text(event.message)
             if event.kind == "finished":
                 return f"{stamp} {summary_line(self.model)}" + (
-                    f" - {event.message}" if event.message else "")
-            return f"{stamp} {event.message}" if event.message else None
+                    f" - {message}" if message else "")
+            return f"{stamp} {message}" if message else None
         if event.phase not in (Phase.PASS, Phase.FAIL, Phase.GONE, Phase.HELLO):
             return None  # the intermediate steps would drown a log; the screen shows them
-        words = [stamp, event.port, event.phase.value]
+        words = [stamp, escape_text(event.port), event.phase.value]
         if event.serial:
-            words.append(event.serial)
+            words.append(escape_text(event.serial))
         text = " ".join(words)
-        return f"{text}: {event.reason}" if event.reason else text
+        return f"{text}: {escape_text(event.reason)}" if event.reason else text
 
     def close(self) -> None:
         with self._lock:
@@ -93,11 +99,12 @@ class LiveScreen:
     def __call__(self, event: Event) -> None:
         self.model.apply(event)
         if isinstance(event, BatchEvent) and event.kind == "note" and event.message:
-            self._live.console.print(event.message)
+            self._live.console.print(_text(event.message))
         self._live.refresh()
 
     def render(self) -> Group:
-        table = Table(title=f"credline station - batch {self.model.batch}", expand=True)
+        table = Table(title=_text(f"credline station - batch {self.model.batch}"),
+                      expand=True)
         for name, kwargs in (("port", {}), ("state", {"min_width": 18}),
                              ("serial", {}), ("result", {"ratio": 1}),
                              ("ok", {"justify": "right"}), ("fail", {"justify": "right"})):
@@ -116,17 +123,22 @@ class LiveScreen:
         self._live.stop()
 
 
+def _text(value: str) -> Text:
+    """Escaped, and a Text rather than a str, so rich reads no markup into it."""
+    return Text(escape_text(value))
+
+
 def _cells(row: PortRow) -> tuple[Text | str, ...]:
     style = _STYLE.get(row.phase, "cyan")
-    result: Text | str = ""
+    result = Text("")
     if row.phase is Phase.PASS:
         result = Text("  PASS  ", style=style)
     elif row.phase is Phase.FAIL:
-        result = Text.assemble(Text("  FAIL  ", style=style), " ", row.reason or "")
+        result = Text.assemble(Text("  FAIL  ", style=style), " ", _text(row.reason or ""))
     elif row.reason:
-        result = row.reason
-    return (row.port, Text(row.phase.value, style=style), row.serial or "", result,
-            str(row.passed), str(row.failed))
+        result = _text(row.reason)
+    return (_text(row.port), Text(row.phase.value, style=style), _text(row.serial or ""),
+            result, str(row.passed), str(row.failed))
 
 
 def open_screen(batch: str, stream: IO[str], *, plain: bool | None = None) -> Screen:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from credline.derive import SCHEME, Deriver
 from credline.errors import CheckFailed, CredlineError
+from credline.escape import escape_text
 from credline.ids import Serial
 from credline.labels import Label, LabelSink, make_label
 from credline.lifecycle import DeviceState
@@ -328,7 +329,18 @@ class Station:
                 self._attempt(port, status)
                 if status.settled:
                     self._stop.wait(self.config.poll)
-        except BaseException as exc:  # a registry or log failure: nothing may go on
+        except Exception as exc:
+            # Device faults never get here: each step turns them into that device's FAIL.
+            # What does is the registry, the log, the key, the printer or a bug: nothing may
+            # go on, but the operator hears which port met it. A bug's text is not shown: it
+            # could hold anything, a password included.
+            self._fatal = exc
+            self._stop.set()
+            what = (escape_text(str(exc)) if isinstance(exc, CredlineError) else
+                    f"internal error ({type(exc).__name__}), a bug in credline: please report it")
+            self.emit(PortEvent(port, Phase.FAIL, None, f"{what}; the station stops once the "
+                                "devices in flight on other ports are done"))
+        except BaseException as exc:
             self._fatal = exc
             self._stop.set()
 
@@ -564,6 +576,8 @@ class Station:
         except LeaseLost as exc:
             self.queue.finish(serial)
             return self._fail(port, serial, str(exc))
+        except VerifyMismatch as exc:  # its replies cannot be believed: set it aside
+            return self._fail_row(port, serial, str(exc))
         except DeviceFault as exc:
             return self._park(port, serial, exc)
         self._print_label(port, serial, credential)

@@ -91,7 +91,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     except BaseException:
         built.close()  # what was opened before the failure: registry, run lock
         raise
-    connect = stationwiring.connector(profile)
+    connect = stationwiring.connector(profile, hwid_is_serial=serials is None)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
                            keep_running=options.auto, idle_exit=options.idle_exit)

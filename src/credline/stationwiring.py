@@ -3,14 +3,16 @@ transport as :class:`Link`\\s."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from credline.derive import SCHEME
-from credline.errors import BadInput
+from credline.errors import BadInput, BadReply
+from credline.ids import ID_RULE, is_valid_id
 from credline.ledger import RegistryLedger, RunLock, Scope
 from credline.policy import Profile, Storage
 from credline.protocol import DeviceState as WireState
@@ -95,13 +97,46 @@ def device_record(storage: Storage, serial: str, key_id: str, generation: int,
     return Record(serial, key_id, generation, scheme, password=password)
 
 
-class HookDevice:
-    """A :class:`~credline.station.Link` over the serial hook transport."""
+class Untrustworthy(VerifyMismatch):
+    """A device whose replies break the protocol (:class:`BadReply`) once its record went out.
 
-    def __init__(self, link: HookLink, storage: Storage, iterations: int) -> None:
+    Nothing it says about what it holds can be believed, so the station fails its serial as
+    it does on a VERIFY mismatch, rather than keep the serial for a resume that would ask the
+    same device again. At HELLO or PUT it is handled as any other DeviceFault.
+    """
+
+
+def _fault(exc: DeviceError) -> DeviceFault:
+    if isinstance(exc, VerifyFailed):
+        return VerifyMismatch(str(exc))
+    if isinstance(exc, BadReply):
+        return Untrustworthy(str(exc))
+    return DeviceFault(str(exc))
+
+
+@contextlib.contextmanager
+def _as_fault() -> Iterator[None]:
+    """The transport's DeviceErrors as the station's DeviceFaults, the same for every call."""
+    try:
+        yield
+    except DeviceError as exc:
+        raise _fault(exc) from None
+
+
+class HookDevice:
+    """A :class:`~credline.station.Link` over the serial hook transport.
+
+    ``hwid_is_serial``: the profile takes each device's serial from its hardware id, so a
+    hardware id that is no valid serial fails that device at HELLO, before anything is
+    reserved for it.
+    """
+
+    def __init__(self, link: HookLink, storage: Storage, iterations: int, *,
+                 hwid_is_serial: bool = False) -> None:
         self._link = link
         self._storage = storage
         self._iterations = iterations
+        self._hwid_is_serial = hwid_is_serial
         self._records: dict[str, Record] = {}
 
     def _record(self, credential: Credential) -> Record:
@@ -112,44 +147,36 @@ class HookDevice:
         return self._records[credential.serial]
 
     def hello(self) -> DeviceHello:
-        try:
+        with _as_fault():
             hello = self._link.hello()
-        except DeviceError as exc:
-            raise DeviceFault(str(exc)) from None
+        if self._hwid_is_serial and not is_valid_id(hello.hardware_id):
+            raise DeviceFault(f"{self._link.origin} reports hardware id '{hello.hardware_id}', "
+                              f"which cannot be its serial ({ID_RULE}): set it aside")
         return DeviceHello(hello.hardware_id, _STATES[hello.state], hello.serial or None)
 
     def put(self, credential: Credential) -> None:
-        try:
+        with _as_fault():
             self._link.put(self._record(credential))
-        except DeviceError as exc:
-            raise DeviceFault(str(exc)) from None
 
     def verify(self, credential: Credential) -> None:
-        try:
+        with _as_fault():
             self._link.verify(self._record(credential))
-        except VerifyFailed as exc:
-            raise VerifyMismatch(str(exc)) from None
-        except DeviceError as exc:
-            raise DeviceFault(str(exc)) from None
 
     def lock(self) -> None:
-        try:
+        with _as_fault():
             self._link.lock()
-        except DeviceError as exc:
-            raise DeviceFault(str(exc)) from None
 
     def close(self) -> None:
         self._link.close()
 
 
-def connector(profile: Profile) -> Connect:
+def connector(profile: Profile, *, hwid_is_serial: bool = False) -> Connect:
     settings = DeviceSettings.of(profile)
 
     def connect(port: str) -> HookDevice:
-        try:
+        with _as_fault():
             link = settings.link(port)
-        except DeviceError as exc:
-            raise DeviceFault(str(exc)) from None
-        return HookDevice(link, profile.storage, settings.iterations)
+        return HookDevice(link, profile.storage, settings.iterations,
+                          hwid_is_serial=hwid_is_serial)
 
     return connect

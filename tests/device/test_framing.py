@@ -64,7 +64,7 @@ def test_record_decoder_raises_only_record_errors(data: bytes) -> None:
 
 
 def test_python_matches_the_shared_vectors() -> None:
-    from tests.vectors.make_protocol import PLAIN, SESSION, VERIFIER
+    from tests.vectors.make_protocol import DAMAGED, PLAIN, SESSION, VERIFIER
 
     rows = {(row[0], row[1]): row for row in LINES if len(row) >= 3}
     assert rows[("record", "plaintext")][2] == PLAIN.encode().hex()
@@ -80,3 +80,25 @@ def test_python_matches_the_shared_vectors() -> None:
         request, reply = rows[("exchange", name)][2:4]
         assert frame.encode().hex() == request
         assert isinstance(Deframer().feed(bytes.fromhex(reply))[0], Frame)
+    for name, frame in DAMAGED:
+        assert rows[("exchange", name)][2] == frame.hex()
+
+
+def test_the_vector_exchanges_replay_on_a_virtual_device(tmp_path: Path) -> None:
+    """The C hook behind a real pty answers every exchange of the vectors byte for byte."""
+    import serial
+
+    from credline.sim import VirtualDevice
+
+    exchanges = [row for row in LINES if row[0] in ("reset", "exchange")]
+    assert [row[1] for row in exchanges[:1]] == ["VEC0001"]  # one device, from the start
+    device = VirtualDevice(tmp_path / "flash.bin", hwid="VEC0001").start()
+    try:
+        with serial.serial_for_url(device.port, timeout=0.5) as port:
+            for _, name, request, reply in exchanges[1:]:
+                want = b"" if reply == "-" else bytes.fromhex(reply)
+                port.write(bytes.fromhex(request))
+                got = port.read(len(want)) if want else port.read(64)
+                assert got == want, f"exchange {name}"
+    finally:
+        device.stop()

@@ -29,7 +29,7 @@ def bench(monkeypatch: pytest.MonkeyPatch,
     ledgers = Ledgers(tmp_path / "registry", world, batch="B7", product="demo-device")
     monkeypatch.setattr(stationwiring, "open_ledger",
                         lambda profile, key_id, *a, **k: ledgers.new(key_id))
-    monkeypatch.setattr(stationwiring, "connector", lambda profile: bench.connect)
+    monkeypatch.setattr(stationwiring, "connector", lambda profile, **_: bench.connect)
     yield bench, ledgers
     ledgers.close()
 

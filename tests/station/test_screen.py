@@ -64,3 +64,25 @@ def test_live_screen_renders_a_row_per_port() -> None:
     with plain.capture() as captured:
         plain.print(screen.render())
     assert "1 passed, 1 failed" in captured.get()
+
+
+HOSTILE = "\x1b[32mPASS\x1b[0m\r\n10:00:00 /dev/ttyUSB9 PASS [bold]FORGED[/bold]"
+
+
+def test_no_event_text_reaches_a_screen_as_terminal_control_or_markup() -> None:
+    plain = io.StringIO()
+    live = io.StringIO()
+    screens: list[PlainScreen | LiveScreen] = [
+        PlainScreen(BatchModel("B-1"), plain),
+        LiveScreen(BatchModel("B-1"), Console(file=live, width=400, force_terminal=True,
+                                              color_system=None))]
+    for screen in screens:
+        screen(BatchEvent("note", HOSTILE))
+        screen(PortEvent("/dev/ttyUSB0", Phase.FAIL, HOSTILE, HOSTILE))
+        screen.close()
+    for out in (plain.getvalue(), live.getvalue()):
+        # (the live screen moves its own cursor; colours are off, so none of this is rich's)
+        assert "\x1b[32mPASS" not in out and "\n10:00:00" not in out
+        assert "\\x1b[32mPASS\\x1b[0m\\x0d\\x0a10:00:00" in out
+        assert "[bold]FORGED[/bold]" in out  # shown as sent, not read as markup
+    assert "\r" not in plain.getvalue()

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,8 @@ from credline.progress import Phase, PortEvent
 from credline.provenance import verify_log
 from credline.registry import open_registry
 from credline.sim import VirtualDevice, build
-from credline.station_identity import enroll
 from credline.stationrun import StationOptions, build_station
-from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY, credline_command, subprocess_env
+from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "factory" / "profiles" / "demo-device.toml"
@@ -91,18 +89,6 @@ class Line:
     @property
     def devices(self) -> list[VirtualDevice]:
         return [device for queue in self.queues for device in queue]
-
-
-@pytest.fixture
-def station_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    monkeypatch.setenv("CREDLINE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("CREDLINE_STATION_PASSPHRASE", PASSPHRASE)
-    key = tmp_path / "master.key"
-    keyfile.create(key, TEST_KEY, PASSPHRASE, params=FAST_SCRYPT)
-    url = f"sqlite:///{tmp_path / 'registry.db'}"
-    with open_registry(url) as reg:
-        enroll(tmp_path / "station.key", "st1", PASSPHRASE, reg, params=FAST_SCRYPT)
-    yield {"key": key, "db": tmp_path / "registry.db", "root": tmp_path}
 
 
 def check_batch(env: dict[str, Path], devices: list[VirtualDevice], serials: list[str],

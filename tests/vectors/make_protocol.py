@@ -40,6 +40,21 @@ SESSION = [  # (name, frame)
 ]
 
 
+
+def _bad_escape(frame: Frame, at: int) -> bytes:
+    """``frame`` on the wire with 0xDB 0x01 (no such escape) after its first ``at`` bytes."""
+    encoded = frame.encode()
+    return encoded[:1 + at] + b"\xdb\x01" + encoded[1 + at:]
+
+
+# A line glitch: a bad SLIP escape after the header is answered with error 9 (resend), one
+# inside the header is dropped (seq and cmd are lost, so no reply could name the request).
+DAMAGED = [
+    ("bad-escape", _bad_escape(Frame(11, HELLO, b"\x01"), 3)),
+    ("bad-escape-in-header", _bad_escape(Frame(12, HELLO, b"\x01"), 1)),
+]
+
+
 def exchange(port: str, frame: bytes) -> bytes:
     with serial.serial_for_url(port, timeout=0.3) as link:
         link.write(frame)
@@ -51,7 +66,7 @@ def main() -> None:
     build()
     print("# credline provisioning protocol vectors (docs/protocol.md); hex fields.")
     print("# crc32 DATA CRC | record NAME HEX | bad-record NAME HEX | reset |")
-    print("# exchange NAME REQUEST REPLY (in order, on one device since the last reset)")
+    print("# exchange NAME REQUEST REPLY (in order, on one device since the last reset; - none)")
     for data in (b"", b"123456789", bytes(range(256))):
         print(f"crc32 {data.hex() or '-'} {zlib.crc32(data):08x}")
     print(f"record plaintext {PLAIN.encode().hex()}")
@@ -71,6 +86,8 @@ def main() -> None:
             bad_crc[-2] ^= 0xFF
             print(f"exchange bad-crc {bytes(bad_crc).hex()} "
                   f"{exchange(device.port, bytes(bad_crc)).hex()}")
+            for name, frame in DAMAGED:
+                print(f"exchange {name} {frame.hex()} {exchange(device.port, frame).hex() or '-'}")
         finally:
             device.stop()
 

@@ -2,43 +2,50 @@
 
 Opens ports by name or URL with ``serial.serial_for_url`` (a tty, a pty of a virtual device,
 ``socket://``, ``loop://``), never an OS handle. Each request carries a sequence number; a
-reply that does not come within the timeout, or comes damaged, is retried. Errors are
-:class:`DeviceError`\\s in plain words for the operator; no password appears in any of them.
+reply that does not come within the timeout, or comes damaged, is retried, and so is a request
+the device says reached it damaged. Whatever bytes a device sends, every method returns a typed
+result or raises a :class:`DeviceError` (a malformed reply: :class:`BadReply`) in plain words
+for the operator, naming the port; no password appears in any of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
+import termios
 import time
 from dataclasses import dataclass
 
 import serial
 
-from credline.errors import CredlineError
-from credline.framing import Deframer, Frame, FrameError
+from credline.errors import BadReply, DeviceError
+from credline.escape import escape_text
+from credline.framing import PROTOCOL_VERSION, Deframer, Frame, FrameError
 from credline.protocol import (
     HELLO,
     LOCK,
+    NAMES,
     NONCE_BYTES,
     PUT,
-    REPLY_ERROR,
-    REPLY_OK,
     VERIFY,
     DeviceState,
     Hello,
     WireError,
+    parse_mac,
+    parse_reply,
+    parse_state,
 )
 from credline.record import Record
 
+# What a port whose device vanished can raise: pyserial's own errors, the OS's, and termios's
+# (a pty whose other end closed fails tcflush with termios.error, which is not an OSError).
+LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 3
 
-
-class DeviceError(CredlineError):
-    """A device failed; the message says what to do in plain words."""
-
-    exit_code = 1
+__all__ = ["BadReply", "DeviceError", "DeviceRefused", "HookLink", "NoAnswer", "VerifyFailed",
+           "provision_device"]
 
 
 class NoAnswer(DeviceError):
@@ -56,11 +63,12 @@ class VerifyFailed(DeviceError):
 
 
 class HookLink:
-    """One device on one port."""
+    """One device on one port. Every method returns a typed result or raises a DeviceError."""
 
     def __init__(self, port: str, baud: int = 115200, timeout: float = DEFAULT_TIMEOUT,
                  retries: int = DEFAULT_RETRIES) -> None:
         self.port = port
+        self.origin = f"device on {escape_text(port)}"  # how messages name it
         self.timeout = timeout
         self.retries = retries
         self._seq = secrets.randbelow(256)
@@ -69,14 +77,16 @@ class HookLink:
         try:
             self._serial = serial.serial_for_url(port, baudrate=baud, timeout=0.05,
                                                  write_timeout=timeout)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise NoAnswer(f"cannot open {port}: {exc}",
+            self._serial.reset_input_buffer()
+        except (*LINE_ERRORS, ValueError) as exc:
+            raise NoAnswer(f"cannot open {escape_text(port)}: {escape_text(str(exc))}",
                            hint="is the adapter plugged in and the port name right?") from None
-        self._serial.reset_input_buffer()
         self._deframer = Deframer()
 
     def close(self) -> None:
-        self._serial.close()
+        # A port whose device vanished may fail to close; that must not hide why it failed.
+        with contextlib.suppress(*LINE_ERRORS):
+            self._serial.close()
 
     def __enter__(self) -> HookLink:
         return self
@@ -85,37 +95,37 @@ class HookLink:
         self.close()
 
     def request(self, cmd: int, body: bytes = b"") -> bytes:
-        """Send a command and return the reply body; retries on silence or damage."""
+        """Send a command and return the OK reply's body.
+
+        The same frame (same seq) goes again on silence, a damaged reply, or the device saying
+        our frame arrived damaged (error 9, or 3: see :attr:`WireError.resend`). A refusal
+        raises DeviceRefused, a well-framed but malformed reply BadReply (never resent).
+        """
         self._seq = (self._seq + 1) & 0xFF
         frame = Frame(self._seq, cmd, body).encode()
         last = "no answer"
         for _ in range(self.retries + 1):
-            try:
-                self._serial.write(frame)
-                self._serial.flush()
-            except (serial.SerialException, OSError):
-                raise NoAnswer(f"device on {self.port} went away",
-                               hint="check the cable and power") from None
-            self.bytes_sent += len(frame)
+            self._send(frame)
             reply = self._await(self._seq)
-            if isinstance(reply, Frame):
-                if reply.cmd == REPLY_ERROR and len(reply.body) == 2:
-                    try:
-                        code = WireError(reply.body[1])
-                    except ValueError:
-                        raise DeviceError(f"device on {self.port} sent unknown error "
-                                          f"{reply.body[1]}") from None
-                    if code is WireError.CRC:
-                        last = "our frame arrived damaged"
-                        continue  # the line damaged our frame: send it again
-                    raise DeviceRefused(f"device on {self.port} refused: {code.plain}", code)
-                if reply.cmd == cmd | REPLY_OK:
-                    return reply.body
-                last = f"unexpected reply 0x{reply.cmd:02x}"
-            else:
+            if isinstance(reply, str):
                 last = reply
-        raise NoAnswer(f"device on {self.port} did not answer ({last}) after "
+                continue
+            answer = parse_reply(reply, cmd, self.origin)
+            if isinstance(answer, bytes):
+                return answer
+            if not answer.resend:
+                raise DeviceRefused(f"{self.origin} refused: {answer.plain}", answer)
+            last = "our frame arrived damaged"
+        raise NoAnswer(f"{self.origin} did not answer ({last}) after "
                        f"{self.retries + 1} tries", hint="check the cable")
+
+    def _send(self, frame: bytes) -> None:
+        try:
+            self._serial.write(frame)
+            self._serial.flush()
+        except LINE_ERRORS:
+            raise NoAnswer(f"{self.origin} went away", hint="check the cable and power") from None
+        self.bytes_sent += len(frame)
 
     def _await(self, seq: int) -> Frame | str:
         deadline = time.monotonic() + self.timeout
@@ -124,8 +134,8 @@ class HookLink:
             try:
                 # Return as soon as anything arrives (a fixed size would wait out the timeout).
                 data = self._serial.read(max(1, self._serial.in_waiting))
-            except (serial.SerialException, OSError):
-                raise NoAnswer(f"device on {self.port} went away",
+            except LINE_ERRORS:
+                raise NoAnswer(f"{self.origin} went away",
                                hint="check the cable and power") from None
             self.bytes_received += len(data)
             for item in self._deframer.feed(data):
@@ -137,26 +147,31 @@ class HookLink:
         return problem
 
     def hello(self) -> Hello:
-        try:
-            return Hello.parse(self.request(HELLO, bytes([1])))
-        except ValueError:
-            raise DeviceError(f"device on {self.port} sent a malformed HELLO",
-                              hint="is this a credline device?") from None
+        return Hello.parse(self.request(HELLO, bytes([PROTOCOL_VERSION])), self.origin)
 
     def put(self, record: Record) -> DeviceState:
-        return DeviceState(self.request(PUT, record.encode())[0])
+        return self._expect(PUT, self.request(PUT, record.encode()), DeviceState.PROVISIONED)
 
     def verify(self, record: Record) -> None:
         """Fresh nonce in, HMAC(nonce, stored record) out; raises unless it matches."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        answer = self.request(VERIFY, nonce)
+        answer = parse_mac(self.request(VERIFY, nonce), self.origin)
         expected = hmac.digest(nonce, record.encode(), "sha256")
         if not hmac.compare_digest(answer, expected):
-            raise VerifyFailed(f"device on {self.port} holds different bytes than were sent",
+            raise VerifyFailed(f"{self.origin} holds different bytes than were sent",
                                hint="re-provision it; if it repeats, the flash may be failing")
 
     def lock(self) -> DeviceState:
-        return DeviceState(self.request(LOCK)[0])
+        return self._expect(LOCK, self.request(LOCK), DeviceState.LOCKED)
+
+    def _expect(self, cmd: int, body: bytes, wanted: DeviceState) -> DeviceState:
+        """The state an OK reply reports, which must be the one the command leads to."""
+        state = parse_state(body, cmd, self.origin)
+        if state is not wanted:
+            raise BadReply(f"{self.origin} answered {NAMES[cmd]} with OK but state "
+                           f"{state.name.lower()}, not {wanted.name.lower()}",
+                           hint="is this a credline device?")
+        return state
 
 
 @dataclass(frozen=True)
@@ -178,8 +193,8 @@ def provision_device(port: str, record: Record, *, lock: bool = True, baud: int 
     with HookLink(port, baud=baud, timeout=timeout, retries=retries) as link:
         hello = link.hello()
         if hello.state is DeviceState.LOCKED:
-            raise DeviceRefused(f"device on {port} is already locked (serial "
-                                f"{hello.serial!r})", WireError.LOCKED)
+            raise DeviceRefused(f"{link.origin} is already locked (serial "
+                                f"'{hello.serial}')", WireError.LOCKED)
         link.put(record)
         link.verify(record)
         state = link.lock() if lock else DeviceState.PROVISIONED
