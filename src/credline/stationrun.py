@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from credline.derive import Deriver
-from credline.errors import ProfileError
+from credline.errors import BadInput, ProfileError
 from credline.keystore.base import MasterKey
 from credline.labels import LabelSink, spec_from_profile
 from credline.policy import Profile
@@ -61,7 +61,8 @@ def serial_source(profile: Profile) -> str:
 
 
 def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
-    """The work order's serials, all validated (malformed or repeated: BadInput, by line)."""
+    """The work order's serials, all validated (malformed or repeated: BadInput, by line;
+    none at all: BadInput too)."""
     source = serial_source(profile)
     if source == "device":
         if path is not None:
@@ -71,7 +72,11 @@ def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
     if path is None:
         raise ProfileError(f"{profile.source}: serials come from a work order: give --serials "
                            "FILE (or set [device] serial_source = 'device')")
-    return [serial for _, serial in read_serials(path)]
+    serials = [serial for _, serial in read_serials(path)]
+    if not serials:  # an empty batch "closed" with 0 devices would look like finished work
+        raise BadInput(f"{path}: the work order holds no serials (an empty file, blank lines "
+                       "or a header alone); give a work order with one serial a line")
+    return serials
 
 
 def build_station(profile: Profile, key: MasterKey, options: StationOptions,

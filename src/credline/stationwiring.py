@@ -152,10 +152,12 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     """Registry, station identity and provenance log, checked before any device is touched."""
     key_path = options.station_key or options.log_path.parent / "station.key"
     if not Path(key_path).exists():
-        raise BadInput(f"no station key at {key_path}: run 'credline station enroll' first "
-                       "(or give --station-key)")
+        raise BadInput(f"no station key at {key_path}: enrol this station first with "
+                       f"'credline station enroll --out {key_path} --station-id ID "
+                       f"--registry {options.registry_url}' (or give --station-key)")
     station_id, signer = load_station_key(Path(key_path))
-    registry = open_registry(options.registry_url)
+    # Never create: a typo in --registry must not become a fresh, empty registry.
+    registry = open_registry(options.registry_url, create=False)
     closers.append(registry.close)
     check_enrolled(registry, station_id, signer)
     state = registry.open_batch(options.batch, profile.product, key_id, profile.source,

@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
@@ -457,8 +459,49 @@ def _device(row: Any) -> Device:
                   port=row.port, reason=row.reason)
 
 
+def _not_a_registry(safe_url: str, why: str = "it has no credline tables") -> BadInput:
+    return BadInput(f"{safe_url} is not a credline registry ({why}); create one with "
+                    f"'credline registry init {safe_url}'")
+
+
+def _check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite file that is missing or holds no registry, without changing it.
+
+    A normal connection would create a missing file (a typo'd name) and switch someone
+    else's database to WAL mode, so this looks through SQLite's own mode=rw, which never
+    creates, and only reads.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # _engine_for names the bad URL
+    if parsed.drivername != "sqlite" or not parsed.database or parsed.query.get("uri"):
+        return  # with uri=true, the URL's own mode= parameter decides
+    path = Path(parsed.database).absolute()
+    if not path.exists():
+        raise BadInput(f"registry {_safe(url)}: no such file {str(path)!r}; create the "
+                       f"registry first with 'credline registry init {_safe(url)}'")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{quote(str(path))}?mode=rw",
+                                                uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'credline_schema'").fetchone()
+    except sqlite3.OperationalError as exc:  # locked, unreadable: not a verdict on the file
+        raise RegistryError(f"registry {_safe(url)} failed: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_registry(_safe(url), str(exc)) from None
+    if found is None:
+        raise _not_a_registry(_safe(url))
+
+
 def open_registry(url: str, *, create: bool = True) -> Registry:
-    """Connect to a registry; with ``create``, make its tables if it has none."""
+    """Connect to a registry; with ``create``, make its tables if it has none.
+
+    Without ``create`` (every command but ``registry init``), a database without credline's
+    tables is refused, and a missing SQLite file is refused without being created.
+    """
+    if not create:
+        _check_sqlite_file(url)
     engine = _engine_for(url)
     reader = _engine_for(url, writer=False) if engine.dialect.name == "sqlite" else engine
     registry = Registry(url, engine, reader)
@@ -468,8 +511,10 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
         else:
             with registry._read() as conn:
                 if not inspect(conn).has_table("credline_schema"):
-                    raise BadInput(f"{registry.url} is not a credline registry (run "
-                                   "'credline registry init')")
+                    raise _not_a_registry(registry.url)
+    except BadInput:
+        registry.close()
+        raise
     except OperationalError as exc:
         registry.close()
         raise registry._error(exc) from None
