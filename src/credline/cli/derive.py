@@ -37,8 +37,8 @@ def derive(key_ref: str, product: str | None, serial: str | None, serials_file: 
     """Derive passwords with credline-v1.
 
     With --serial, print that device's password alone on stdout (ungrouped). With --serials
-    and --out, write a batch CSV; a malformed or repeated serial stops the run with exit 2,
-    naming the line, and no output file is written.
+    and --out, write a batch CSV; a malformed or repeated serial, or a file with no serials,
+    stops the run with exit 2, naming the line, and no output file is written.
 
     \b
     Examples:

@@ -479,8 +479,7 @@ def _check_sqlite_file(url: str) -> None:
         return  # with uri=true, the URL's own mode= parameter decides
     path = Path(parsed.database).absolute()
     if not path.exists():
-        raise BadInput(f"registry {_safe(url)}: no such file {str(path)!r}; create the "
-                       f"registry first with 'credline registry init {_safe(url)}'")
+        raise _not_a_registry(_safe(url), f"no such file {str(path)!r}")
     try:
         with contextlib.closing(sqlite3.connect(f"file:{quote(str(path))}?mode=rw",
                                                 uri=True)) as conn:
