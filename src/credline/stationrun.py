@@ -19,7 +19,7 @@ from credline.keystore.base import MasterKey
 from credline.labels import LabelSink, spec_from_profile
 from credline.policy import Profile
 from credline.ports import PortWatcher
-from credline.progress import Event
+from credline.progress import BatchEvent, Event
 from credline.serials import read_serials
 from credline.station import Station, StationConfig
 
@@ -91,6 +91,11 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     deriver = Deriver(key, profile.format)
     built = BuiltStation(station=None)  # type: ignore[arg-type]
     ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
+    # Every input is good: now clear what a killed earlier run left next to the labels.
+    removed = labels.sweep()
+    if removed:
+        emit(BatchEvent("note", f"removed {len(removed)} temporary label file(s) an "
+                        f"interrupted earlier run left in {label_dir}"))
     connect = stationwiring.connector(profile)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
