@@ -32,9 +32,13 @@ if how == "named":
 with atomicfile.atomic_text(target) as handle:
     handle.write("serial,password\nSN1,%s\n" % sys.argv[3])
     handle.flush()
-    if sys.argv[4] == "fork" and os.fork() == 0:  # a worker that outlives its parent
-        time.sleep(60)
-        os._exit(0)
+    if sys.argv[4] == "fork":  # a worker that outlives its parent
+        ready, tell = os.pipe()
+        if os.fork() == 0:
+            os.write(tell, b"up")  # the fork handlers have run by now
+            time.sleep(60)
+            os._exit(0)
+        os.read(ready, 2)
     print("writing", flush=True)
     time.sleep(60)
 """
