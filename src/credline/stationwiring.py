@@ -152,9 +152,10 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     """Registry, station identity and provenance log, checked before any device is touched."""
     key_path = options.station_key or options.log_path.parent / "station.key"
     if not Path(key_path).exists():
+        # The URL stays out of the message: it may carry a database password.
         raise BadInput(f"no station key at {key_path}: enrol this station first with "
                        f"'credline station enroll --out {key_path} --station-id ID "
-                       f"--registry {options.registry_url}' (or give --station-key)")
+                       "--registry URL' (or give --station-key)")
     station_id, signer = load_station_key(Path(key_path))
     # Never create: a typo in --registry must not become a fresh, empty registry.
     registry = open_registry(options.registry_url, create=False)
