@@ -94,6 +94,21 @@ def test_bad_serials_stop_the_batch_and_write_nothing(key_file: Path, tmp_path: 
     assert not out.exists() and sorted(tmp_path.iterdir()) == sorted([key_file, source])
 
 
+@pytest.mark.parametrize("content", ["", "\n\n\n", "serial\n", "mac,serial,colour\r\n"],
+                         ids=["empty", "blank-lines", "header", "csv-header"])
+def test_derive_refuses_a_serial_list_with_no_serials(cli: Cli, key_file: Path,
+                                                      tmp_path: Path, content: str) -> None:
+    source = tmp_path / "order.txt"
+    source.write_text(content)
+    out = tmp_path / "batch.csv"
+    result = cli("derive", "--key", str(key_file), "--product", "acme-cam", "--serials",
+                 str(source), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"{source}: no serials to derive" in result.stderr
+    assert "derived 0" not in result.output
+    assert not out.exists() and sorted(tmp_path.iterdir()) == sorted([key_file, source])
+
+
 def test_bad_product_and_missing_input_are_named(cli: Cli, key_file: Path,
                                                  tmp_path: Path) -> None:
     result = run("derive", "--key", str(key_file), "--product", "acme cam", "--serial", "S1",

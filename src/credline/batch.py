@@ -20,6 +20,7 @@ from pathlib import Path
 
 from credline.atomicfile import atomic_text
 from credline.derive import Deriver, password_message
+from credline.errors import BadInput
 from credline.keystore.base import LocalKey
 from credline.serials import Block, DuplicateGuard, first_malformed, malformed, read_blocks
 
@@ -105,8 +106,8 @@ def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
                 workers: int | None = None) -> int:
     """Derive every serial in ``source`` into ``out``; returns the row count.
 
-    Raises :class:`~credline.errors.BadInput` on the first malformed or duplicate serial,
-    leaving ``out`` as it was.
+    Raises :class:`~credline.errors.BadInput` on the first malformed or duplicate serial, or
+    when ``source`` holds no serials at all, leaving ``out`` as it was.
     """
     if workers is None:
         workers = (os.cpu_count() or 1) if deriver.key.fork_safe else 1
@@ -121,4 +122,7 @@ def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
                 raise malformed(source, *bad)
             handle.write(text)
             count += text.count("\n")  # one per row: passwords hold no newline
+        if not count:  # raised inside the block, so no header-only file appears
+            raise BadInput(f"{source}: no serials to derive (an empty file, blank lines or a "
+                           "header alone); nothing was written")
     return count

@@ -1,13 +1,16 @@
 """A station's signing identity: an Ed25519 key, wrapped like a master key, enrolled in the
 registry so that ``audit verify`` knows whose signature each log entry carries.
 
-Never writes the private key unwrapped; never prints it.
+Enrolment is explicit (``credline station enroll``): a station the registry does not know is
+refused, never enrolled on its first run. Never writes the private key unwrapped; never
+prints it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -20,17 +23,37 @@ from credline.provenance import public_bytes
 KIND = "credline-station-key"
 
 
-def enroll(out: Path, station_id: str, passphrase: str, registry: object | None = None,
+class Enrolment(Protocol):
+    """The registry as station identity sees it (:class:`credline.registry.Registry`)."""
+
+    url: str
+
+    def register_station(self, station_id: str, public_key: bytes) -> None: ...
+
+    def station_key(self, station_id: str) -> bytes | None: ...
+
+
+def enroll(out: Path, station_id: str, passphrase: str, registry: Enrolment | None = None,
            params: keyfile.ScryptParams | None = None) -> Ed25519PrivateKey:
-    """Create a station key in ``out`` (wrapped) and register its public key."""
+    """Create a station key in ``out`` (wrapped, never over an existing file), then register
+    its public key.
+
+    The file comes first: a public key enrolled with no file holding its private half would
+    claim the station id for a key nobody has. If registering fails, the file just created
+    is removed again.
+    """
     if not is_valid_id(station_id):
         raise BadInput(f"invalid station id {station_id!r}: must be {ID_RULE}")
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    if registry is not None:
-        registry.register_station(station_id, public_bytes(key))  # type: ignore[attr-defined]
     keyfile.write_new(out, keyfile.wrap(raw, passphrase, kind=KIND, label=station_id,
                                         params=params))
+    if registry is not None:
+        try:
+            registry.register_station(station_id, public_bytes(key))
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
     return key
 
 
@@ -57,11 +80,19 @@ def load_station_key(path: Path, passphrase: str | None = None) -> tuple[str, Ed
     return station_id, Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def check_enrolled(registry: object, station_id: str, key: Ed25519PrivateKey) -> None:
-    """Refuse a station key that the registry does not know under this station id."""
-    known = registry.station_key(station_id)  # type: ignore[attr-defined]
+def enroll_command(station_id: str, url: str) -> str:
+    """The command that enrols ``station_id`` in the registry at ``url``, for messages."""
+    return (f"credline station enroll --out NEW.key --station-id {station_id} "
+            f"--registry {url}")
+
+
+def check_enrolled(registry: Enrolment, station_id: str, key: Ed25519PrivateKey) -> None:
+    """Refuse a station the registry does not know, or knows under another key."""
+    known = registry.station_key(station_id)
     if known is None:
-        registry.register_station(station_id, public_bytes(key))  # type: ignore[attr-defined]
-    elif known != public_bytes(key):
+        raise BadInput(f"station {station_id!r} is not enrolled in registry {registry.url}",
+                       hint=f"enrol it with '{enroll_command(station_id, registry.url)}' and "
+                       "give --station-key NEW.key")
+    if known != public_bytes(key):
         raise KeystoreError(f"station key for {station_id!r} does not match the key enrolled "
-                            "in the registry (wrong station key file?)")
+                            f"in registry {registry.url} (wrong station key file?)")

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from credline.derive import Deriver
-from credline.errors import ProfileError
+from credline.errors import BadInput, ProfileError
 from credline.keystore.base import MasterKey
 from credline.labels import LabelSink, spec_from_profile
 from credline.policy import Profile
 from credline.ports import PortWatcher
-from credline.progress import Event
+from credline.progress import BatchEvent, Event
 from credline.serials import read_serials
 from credline.station import Station, StationConfig
 
@@ -62,7 +62,8 @@ def serial_source(profile: Profile) -> str:
 
 
 def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
-    """The work order's serials, all validated (malformed or repeated: BadInput, by line)."""
+    """The work order's serials, all validated (malformed or repeated: BadInput, by line;
+    none at all: BadInput too)."""
     source = serial_source(profile)
     if source == "device":
         if path is not None:
@@ -72,7 +73,11 @@ def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
     if path is None:
         raise ProfileError(f"{profile.source}: serials come from a work order: give --serials "
                            "FILE (or set [device] serial_source = 'device')")
-    return [serial for _, serial in read_serials(path)]
+    serials = [serial for _, serial in read_serials(path)]
+    if not serials:  # an empty batch "closed" with 0 devices would look like finished work
+        raise BadInput(f"{path}: the work order holds no serials (an empty file, blank lines "
+                       "or a header alone); give a work order with one serial a line")
+    return serials
 
 
 def build_station(profile: Profile, key: MasterKey, options: StationOptions,
@@ -91,6 +96,11 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     except BaseException:
         built.close()  # what was opened before the failure: registry, run lock
         raise
+    # Every input is good: now clear what a killed earlier run left next to the labels.
+    removed = labels.sweep()
+    if removed:
+        emit(BatchEvent("note", f"removed {len(removed)} temporary label file(s) an "
+                        f"interrupted earlier run left in {label_dir}"))
     connect = stationwiring.connector(profile, hwid_is_serial=serials is None)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,

@@ -43,10 +43,13 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     """Registry, station identity and provenance log, checked before any device is touched."""
     key_path = options.station_key or options.log_path.parent / "station.key"
     if not Path(key_path).exists():
-        raise BadInput(f"no station key at {key_path}: run 'credline station enroll' first "
-                       "(or give --station-key)")
+        # The URL stays out of the message: it may carry a database password.
+        raise BadInput(f"no station key at {key_path}: enrol this station first with "
+                       f"'credline station enroll --out {key_path} --station-id ID "
+                       "--registry URL' (or give --station-key)")
     station_id, signer = load_station_key(Path(key_path))
-    registry = open_registry(options.registry_url)
+    # Never create: a typo in --registry must not become a fresh, empty registry.
+    registry = open_registry(options.registry_url, create=False)
     closers.append(registry.close)
     closers.append(RunLock(options.log_path, station_id).release)
     check_enrolled(registry, station_id, signer)

@@ -91,6 +91,18 @@ def test_bad_input_exits_2(qa_cli, tmp_path):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("text", ["serial,password\n", "serial,password,fingerprint\r\n\r\n"],
+                         ids=["header", "header-and-blank-line"])
+def test_a_header_without_rows_is_refused_not_ok(qa_cli, tmp_path, text):
+    path = tmp_path / "empty.csv"
+    path.write_text(text)
+    for extra in ([], ["--json"]):
+        result = qa_cli("batch", "check", str(path), *extra)
+        assert result.exit_code == 2, result.output
+        assert f"{path}: no rows to check, only a header" in result.stderr
+        assert "OK" not in result.stdout and '"ok"' not in result.stdout
+
+
 def test_main_exit_1_and_no_password_in_stderr(tmp_path, capsys):
     from credline.cli import main
 
@@ -199,6 +211,7 @@ def test_registry_on_a_real_database(qa_cli, tmp_path):
     missing = qa_cli("batch", "check", str(path), "--product", "acme-cam",
                      "--registry", f"sqlite:///{tmp_path / 'empty.db'}")
     assert missing.exit_code == 2 and "not a credline registry" in missing.stderr
+    assert not (tmp_path / "empty.db").exists()  # a typo is not created on the way
     result = qa_cli("batch", "check", str(path), "--key", "k.key")
     assert result.exit_code == 2 and "--key only" in result.stderr
 

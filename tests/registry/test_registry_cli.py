@@ -38,6 +38,7 @@ def test_init_status_export(cli: Cli, tmp_path: Path) -> None:
 def test_enroll_sign_and_audit(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDLINE_PASSPHRASE", PASSPHRASE)
     url, key = f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "st1.key"
+    assert cli("registry", "init", url).exit_code == 0
     enrolled = cli("station", "enroll", "--out", str(key), "--station-id", "st1",
                    "--registry", url)
     assert enrolled.exit_code == 0, enrolled.output

@@ -56,8 +56,8 @@ def check(csv_file: Path, profile_path: Path | None, product: str | None,
 
     FILE.csv needs 'serial' and 'password' columns ('credline derive --out' writes them).
     Rules: duplicate, counter-like, public-info, guessable, unkeyed-derivation,
-    distribution, policy. Exit 0 clean, 1 when a rule fires, 2 on bad input. Reports name
-    serials, never passwords.
+    distribution, policy. Exit 0 clean, 1 when a rule fires, 2 on bad input (a header with
+    no rows included: an empty batch is not OK). Reports name serials, never passwords.
 
     \b
     Examples:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from credline.atomicfile import sweep
 from credline.batch import derive_file
 from credline.cli._common import key_option, resolve_format
 from credline.derive import MAX_GENERATION, Deriver
@@ -37,8 +38,8 @@ def derive(key_ref: str, product: str | None, serial: str | None, serials_file: 
     """Derive passwords with credline-v1.
 
     With --serial, print that device's password alone on stdout (ungrouped). With --serials
-    and --out, write a batch CSV; a malformed or repeated serial stops the run with exit 2,
-    naming the line, and no output file is written.
+    and --out, write a batch CSV; a malformed or repeated serial, or a file with no serials,
+    stops the run with exit 2, naming the line, and no output file is written.
 
     \b
     Examples:
@@ -60,6 +61,12 @@ def derive(key_ref: str, product: str | None, serial: str | None, serials_file: 
         click.echo(password.reveal())
         return
     assert serials_file is not None and out is not None
+    # A killed earlier run of this command may have left its temporary, passwords and all.
+    removed = [stale.path for stale in sweep(out.parent, lambda name: name == out.name)
+               if stale.left is None]
+    if removed:
+        click.echo(f"removed {len(removed)} temporary file(s) an interrupted earlier run "
+                   f"left: {', '.join(str(p) for p in removed)}", err=True)
     count = derive_file(deriver, product_id, serials_file, out, workers=workers)
     click.echo(f"derived {count} passwords for {product_id} with key {deriver.key_id} "
                f"into {out}", err=True)

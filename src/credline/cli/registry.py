@@ -25,6 +25,10 @@ def registry() -> None:
 def registry_init(url: str) -> None:
     """Create the registry's tables (or check an existing registry's schema version).
 
+    The only command that creates a registry: every other one (station run, station enroll,
+    status, export, batch check --registry) refuses a URL that holds none, and never
+    creates a missing SQLite file.
+
     \b
     Example:
       credline registry init postgresql://credline@db.factory.local/credline

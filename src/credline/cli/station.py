@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from credline.cli._common import key_option
-from credline.errors import BadInput, CheckFailed
+from credline.errors import BadInput, CheckFailed, KeystoreError
 from credline.ids import ProductId
 from credline.keystore import open_key
 from credline.profiles import load_profile
@@ -43,7 +43,8 @@ def station() -> None:
               help="Work order: serials in the order to use them (else each device's own "
                    "serial, if the profile's [device] serial_source says so).")
 @click.option("--registry", "registry_url", default="sqlite:///credline.db", show_default=True,
-              help="Registry URL (sqlite:///FILE or postgresql://...).")
+              help="Registry URL (sqlite:///FILE or postgresql://...), made by 'credline "
+                   "registry init'.")
 @click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
               default=Path("provenance.jsonl"), show_default=True,
               help="Provenance log (JSON Lines, appended).")
@@ -74,6 +75,10 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     print its label. Kill it at any moment and run the same command again: it carries on.
     Exit 0 when the batch is complete and every device passed, 1 when devices failed or
     work is left, 2 for bad input.
+
+    The registry must have been made by `credline registry init URL` (a missing SQLite file
+    is not created) and this station enrolled there with `credline station enroll`; an empty
+    work order is refused. Each is checked before anything is written or any device touched.
 
     \b
     Examples:
@@ -111,26 +116,35 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
 
 @station.command("enroll")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The station key file to create (Ed25519, passphrase-wrapped).")
+              help="The station key file to create (Ed25519, passphrase-wrapped); must not "
+                   "exist yet.")
 @click.option("--station-id", required=True, help="This station's name, e.g. line1-st1.")
-@click.option("--registry", "url", required=True, help="Registry URL to enrol the key in.")
+@click.option("--registry", "url", required=True,
+              help="Registry URL to enrol the key in (made by 'credline registry init').")
 def enroll_command(out: Path, station_id: str, url: str) -> None:
     """Create this station's signing key and enrol its public key in the registry.
 
     Every provenance log entry the station writes is signed with this key; `audit verify`
-    checks the signatures against the enrolled public key. The passphrase comes from
-    CREDLINE_STATION_PASSPHRASE (else CREDLINE_PASSPHRASE) or a prompt.
+    checks the signatures against the enrolled public key, and `station run` refuses a
+    station that is not enrolled. The registry must exist (`credline registry init URL`);
+    an existing --out is refused before anything happens. The key file is written first and
+    the public key registered after it; if registering fails, the new file is removed. The
+    passphrase comes from CREDLINE_STATION_PASSPHRASE (else CREDLINE_PASSPHRASE) or a prompt.
 
     \b
     Example:
+      credline registry init sqlite:///factory.db
       credline station enroll --out station1.key --station-id line1-st1 \\
           --registry sqlite:///factory.db
     """
     from credline.registry import open_registry
     from credline.station_identity import enroll, station_passphrase
 
-    passphrase = station_passphrase(out, confirm=True)
-    with open_registry(url) as reg:
+    if out.exists() or out.is_symlink():
+        raise KeystoreError(f"{out}: already exists; refusing to overwrite a key file "
+                            "(give a new --out)")
+    with open_registry(url, create=False) as reg:
+        passphrase = station_passphrase(out, confirm=True)
         enroll(out, station_id, passphrase, reg)
     click.echo(f"station {station_id} enrolled; key in {out}")
 

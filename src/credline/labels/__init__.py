@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from credline.atomicfile import sweep
 from credline.labels import pdf, zpl
 from credline.labels.model import Label, LabelFormat, LabelSpec, make_label, spec_from_profile
 from credline.labels.output import send_to_printer, write_private
@@ -44,6 +45,12 @@ class LabelSink:
             if self.spec.printer:
                 send_to_printer(self.spec.printer, text)
         return path
+
+    def sweep(self) -> list[Path]:
+        """Remove the label and sheet temporaries a killed earlier run left in the folder
+        (they hold passwords); returns what was removed. Files being written are kept."""
+        found = sweep(self.directory, lambda name: name.endswith((".zpl", "-labels.pdf")))
+        return [stale.path for stale in found if stale.left is None]
 
     def has(self, serial: str) -> bool:
         """Whether this device's label was already written (PDF-only sheets: always False)."""

@@ -3,7 +3,7 @@
 The file needs ``serial`` and ``password`` columns; ``fingerprint``, ``product`` and public
 identifier columns (``mac``, ``imei``, ``ssid``, ``hardware_id``, ``eui64``) are used when
 present, everything else is ignored. A malformed row raises :class:`BadInput` naming the file
-and line, never the password.
+and line, never the password; so does a file with no rows.
 """
 
 from __future__ import annotations
@@ -96,4 +96,7 @@ def _read(reader: Iterator[list[str]], path: Path) -> Batch:
             batch.fingerprints.append(row[fi])
         if batch.public is not None:
             batch.public.append(tuple(row[i] for i in public_idx if row[i]))
+    if not serials:  # "OK" on no rows would read as a passed batch
+        raise BadInput(f"{path}: no rows to check, only a header; an empty batch gets no "
+                       "verdict")
     return batch

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, inspect, select
@@ -32,7 +31,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from credline.errors import BadInput, CredlineError
 from credline.lifecycle import DeviceState
 from credline.registry import schema as s
-from credline.registry.connect import RegistryError, describe, engine_for, now, safe_url
+from credline.registry.connect import (
+    RegistryError,
+    check_sqlite_file,
+    describe,
+    engine_for,
+    not_a_registry,
+    now,
+    safe_url,
+)
 from credline.registry.devices import (
     Ack,
     ClaimRefused,
@@ -107,8 +114,7 @@ class Registry(DeviceRows):
         """Refuse a database that is not a credline registry of this schema version."""
         with self._read() as conn:
             if not inspect(conn).has_table("credline_schema"):
-                raise BadInput(f"{self.url} is not a credline registry (run 'credline "
-                               f"registry init {self.url}' to make one)")
+                raise not_a_registry(self.url)
             version = conn.execute(select(s.schema_version.c.version)).scalar()
         if version != s.SCHEMA_VERSION:
             raise RegistryError(f"registry {self.url} has schema version {version}; this "
@@ -226,14 +232,9 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
     (what ``credline registry init`` makes); a SQLite file that does not exist is refused
     before anything creates it.
     """
+    if not create:
+        check_sqlite_file(url)
     engine = engine_for(url)
-    if not create and engine.dialect.name == "sqlite":
-        database = (engine.url.database or "").removeprefix("file:")  # SQLite URI form
-        if not Path(database).is_file():
-            engine.dispose()
-            raise BadInput(f"{safe_url(url)} is not a credline registry: no such file "
-                           f"{database!r} (run 'credline registry init {safe_url(url)}' to "
-                           "make one)")
     reader = engine_for(url, writer=False) if engine.dialect.name == "sqlite" else engine
     registry = Registry(url, engine, reader)
     try:

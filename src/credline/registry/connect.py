@@ -6,8 +6,12 @@ PostgreSQL (``postgresql://...``) through psycopg. Nothing here knows a table.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
@@ -84,3 +88,37 @@ def describe(url: str, exc: DBAPIError) -> RegistryError:
         return RegistryError(f"registry {url}: the disk is full ({text})")
     return RegistryError(f"registry {url} failed: {text}",
                          hint="check the database server and the network")
+
+
+def not_a_registry(url: str, why: str = "it has no credline tables") -> BadInput:
+    return BadInput(f"{url} is not a credline registry ({why}); create one with "
+                    f"'credline registry init {url}'")
+
+
+def check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite file that is missing or holds no registry, without changing it.
+
+    A normal connection would create a missing file (a typo'd name) and switch someone
+    else's database to WAL mode, so this looks through SQLite's own mode=rw, which never
+    creates, and only reads.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # engine_for names the bad URL
+    if parsed.drivername != "sqlite" or not parsed.database or parsed.query.get("uri"):
+        return  # with uri=true, the URL's own mode= parameter decides
+    path = Path(parsed.database).absolute()
+    if not path.exists():
+        raise not_a_registry(safe_url(url), f"no such file {str(path)!r}")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{quote(str(path))}?mode=rw",
+                                                uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'credline_schema'").fetchone()
+    except sqlite3.OperationalError as exc:  # locked, unreadable: not a verdict on the file
+        raise RegistryError(f"registry {safe_url(url)} failed: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise not_a_registry(safe_url(url), str(exc)) from None
+    if found is None:
+        raise not_a_registry(safe_url(url))
