@@ -16,13 +16,17 @@ from credline.registry import open_registry
 from tests.conftest import subprocess_env
 from tests.provenance.test_log import SIGNER
 
-# The write order every station follows: the log entry first (fsynced), then the registry,
-# so after a crash the log may be ahead of the registry, never behind it.
+# A station's write order, through the real ledger: the log entry first (fsynced), then the
+# registry, so after a crash the log may be ahead of the registry, never behind it. On each
+# start the worker resumes as a station does: its reservations released, its written and
+# verified devices finished.
 WORKER = r"""
 import sys
 from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from credline.provenance import ProvenanceLog
+from credline.ledger import RegistryLedger, Scope
+from credline.lifecycle import DeviceState
+from credline.provenance import ProvenanceLog, check_log_head
 from credline.registry import open_registry
 
 url, log_path, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
@@ -33,24 +37,25 @@ if (reg.batch("B1") or {}).get("state") == "closed":
     sys.exit(0)
 reg.open_batch("B1", "acme-cam", "e98c6960947e8461", "p.toml", "st1")
 log = ProvenanceLog.open(log_path, signer, "st1", repair=True)
+check_log_head(log, reg.station_heads().get("st1"))
+ledger = RegistryLedger(reg, log, Scope("B1", "acme-cam", "e98c6960947e8461", "st1"))
+pending, done = ledger.resume()
+states = {p.serial: p.state for p in pending}
 for i in range(count):
     serial = f"SN{i:03d}"
-    device = reg.reserve("B1", "acme-cam", serial, "st1")
-    if device.state == "locked":
+    if serial in done:
         continue
-    if device.state == "reserved":
-        log.append("device.reserved", batch="B1", serial=serial)
-        reg.assign_fingerprint("B1", "acme-cam", serial, lambda g: f"{i:060x}{g:04x}")
-        log.append("device.written", batch="B1", serial=serial)
-        reg.mark_written("acme-cam", serial)
-    if reg.device("acme-cam", serial).state == "written":
-        log.append("device.verified", batch="B1", serial=serial)
-        reg.mark_verified("acme-cam", serial)
-    log.append("device.locked", batch="B1", serial=serial)
-    reg.mark_locked("acme-cam", serial)
-if reg.batch("B1")["state"] == "open":
-    log.checkpoint("B1", reg)
-print("done")
+    state = states.get(serial)
+    if state is None:
+        ledger.reserve(serial, "p", f"hw{i}")
+        generation, fingerprint = ledger.assign(serial, lambda g: f"{i:060x}{g:04x}")
+        ledger.bind(serial, "p", f"hw{i}", generation, fingerprint)
+        state = DeviceState.WRITTEN
+    if state is DeviceState.WRITTEN:
+        ledger.advance(serial, DeviceState.VERIFIED, "p")
+    ledger.advance(serial, DeviceState.LOCKED, "p")
+print(ledger.finish(True))
+ledger.close()
 """
 
 

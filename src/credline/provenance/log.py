@@ -8,8 +8,7 @@ Each line is one entry, canonical JSON (sorted keys, no spaces)::
 The signature covers the canonical JSON of the entry without ``sig``; ``prev`` of the first
 entry is 64 zeros. ``checkpoint`` entries (one per closed batch) carry the entry count and head
 hash, which the registry also records, so a log cut at a line boundary is still caught.
-:func:`verify_log` finds the first edited, inserted, deleted, reordered or truncated entry,
-an unknown signer, or a disagreement with the registry, and says on which line.
+Reading a log back and judging it is :mod:`credline.provenance.audit`'s job, not this module's.
 
 Every append is flushed and fsynced before it returns. Entries never hold a password or key:
 :meth:`ProvenanceLog.append` refuses fields that look like one.
@@ -19,19 +18,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credline.errors import BadInput, CredlineError
@@ -68,16 +63,22 @@ def _utc_now() -> dt.datetime:
 
 
 class ProvenanceLog:
-    """An open log a station appends to. Use :meth:`open`."""
+    """An open log a station appends to. Use :meth:`open`.
+
+    Appends take an exclusive lock on the file (``flock``) and first catch up with entries
+    another process appended since (a ``registry retire`` run beside a working station), so
+    two writers of one file extend one chain instead of forking it.
+    """
 
     def __init__(self, path: Path, signer: Ed25519PrivateKey, station_id: str,
-                 seq: int, head: str, clock: Clock) -> None:
+                 seq: int, head: str, clock: Clock, size: int = 0) -> None:
         self.path = path
         self.station_id = station_id
         self.seq = seq
         self.head = head
         self._signer = signer
         self._clock = clock
+        self._size = size  # bytes of the file this object has seen
 
     @classmethod
     def open(cls, path: Path, signer: Ed25519PrivateKey, station_id: str, *,
@@ -86,33 +87,21 @@ class ProvenanceLog:
 
         A last line without its newline is a write torn by a crash: refused with a message,
         unless ``repair`` truncates it (the torn entry was never acknowledged: its device was
-        not reported PASS).
+        not reported PASS). Several stations may share one file, one after another.
         """
-        seq, head = 0, GENESIS
-        if path.exists():
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                cut = data.rfind(b"\n") + 1
-                if not repair:
-                    raise ProvenanceError(
-                        f"{path}: the last entry is incomplete (a write cut off at byte "
-                        f"{len(data)}); rerun with --repair-log to drop it")
-                with path.open("r+b") as handle:
-                    handle.truncate(cut)
-                    os.fsync(handle.fileno())
-                data = data[:cut]
-            lines = data.splitlines()
-            if lines:
-                try:
-                    last = json.loads(lines[-1])
-                    seq = int(last["seq"])
-                except (ValueError, KeyError, TypeError):
-                    raise ProvenanceError(f"{path} line {len(lines)}: not a provenance entry; "
-                                          "run 'credline audit verify'") from None
-                if last.get("station") != station_id:
-                    pass  # several stations may share one log file only in sequence
-                head = line_hash(lines[-1])
-        return cls(path, signer, station_id, seq, head, clock)
+        data = path.read_bytes() if path.exists() else b""
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            if not repair:
+                raise ProvenanceError(
+                    f"{path}: the last entry is incomplete (a write cut off at byte "
+                    f"{len(data)}); rerun with --repair-log to drop it")
+            with path.open("r+b") as handle:
+                handle.truncate(cut)
+                os.fsync(handle.fileno())
+            data = data[:cut]
+        seq, head = _tail(path, data)
+        return cls(path, signer, station_id, seq, head, clock, len(data))
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Sign and durably append one entry; returns it."""
@@ -120,20 +109,15 @@ class ProvenanceLog:
             if name.lower() in FORBIDDEN_FIELDS or isinstance(value, Password):
                 raise BadInput(f"provenance field {name!r} refused: the log never holds "
                                "passwords or keys")
-        entry: dict[str, Any] = {
-            "seq": self.seq + 1,
-            "time": self._clock().isoformat(timespec="microseconds"),
-            "prev": self.head,
-            "station": self.station_id,
-            "event": event,
-            "fields": fields,
-        }
-        entry["sig"] = base64.b64encode(self._signer.sign(canonical(entry))).decode()
-        line = canonical(entry) + b"\n"
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
             try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
                 start = os.fstat(fd).st_size
+                if start != self._size:
+                    self._catch_up(fd, start)
+                entry = self._sign(event, fields)
+                line = canonical(entry) + b"\n"
                 try:
                     if os.write(fd, line) != len(line):
                         raise OSError(28, "No space left on device (short write)")
@@ -148,15 +132,70 @@ class ProvenanceLog:
                                   f"{exc.strerror}") from None
         self.seq += 1
         self.head = line_hash(line)
+        self._size = start + len(line)
         return entry
 
-    def checkpoint(self, batch_id: str, registry: Any = None) -> dict[str, Any]:
-        """Seal a batch: a signed entry with the count and head hash, also in the registry."""
-        entries, head = self.seq, self.head
-        entry = self.append("checkpoint", batch=batch_id, entries=entries, head=head)
-        if registry is not None:
-            registry.close_batch(batch_id, entries, head)
+    def _sign(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "seq": self.seq + 1,
+            "time": self._clock().isoformat(timespec="microseconds"),
+            "prev": self.head,
+            "station": self.station_id,
+            "event": event,
+            "fields": fields,
+        }
+        entry["sig"] = base64.b64encode(self._signer.sign(canonical(entry))).decode()
         return entry
+
+    def _catch_up(self, fd: int, size: int) -> None:
+        """Another writer appended (or the file changed): continue after its last entry."""
+        data = os.pread(fd, size, 0)
+        if data and not data.endswith(b"\n"):
+            raise ProvenanceError(f"{self.path}: the last entry is incomplete (another "
+                                  "writer was cut off); rerun with --repair-log to drop it")
+        self.seq, self.head = _tail(self.path, data)
+        self._size = size
+
+    def checkpoint(self, batch_id: str, registry: Any = None) -> dict[str, Any]:
+        """Seal a batch: a signed entry with the count and head hash, also in the registry.
+
+        With ``registry``, the entry is written under the registry's lock on the batch, which
+        closes it in the same transaction (``Registry.close_batch``); a batch with devices
+        still in flight is refused and nothing is written.
+        """
+        if registry is None:
+            return self._seal(batch_id)
+        from credline.registry import Ack
+
+        sealed: list[dict[str, Any]] = []
+
+        def seal() -> tuple[int, str, Ack]:
+            sealed.append(self._seal(batch_id))
+            fields = sealed[0]["fields"]
+            return (int(fields["entries"]), str(fields["head"]),
+                    Ack(self.station_id, self.seq, self.head))
+
+        if not registry.close_batch(batch_id, self.station_id, seal):
+            raise ProvenanceError(f"batch {batch_id!r} cannot be closed in {registry.url}: "
+                                  "it is closed already, or devices are still in flight")
+        return sealed[0]
+
+    def _seal(self, batch_id: str) -> dict[str, Any]:
+        entries, head = self.seq, self.head
+        return self.append("checkpoint", batch=batch_id, entries=entries, head=head)
+
+
+def _tail(path: Path, data: bytes) -> tuple[int, str]:
+    """(seq, hash) of the last entry of a log's bytes (whole lines)."""
+    lines = data.splitlines()
+    if not lines:
+        return 0, GENESIS
+    try:
+        seq = int(json.loads(lines[-1])["seq"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise ProvenanceError(f"{path} line {len(lines)}: not a provenance entry; run "
+                              "'credline audit verify'") from None
+    return seq, line_hash(lines[-1])
 
 
 def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:
@@ -176,149 +215,3 @@ def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:
         raise ProvenanceError(
             f"{log.path} entry {seq} is not the entry the registry acknowledged from station "
             f"{log.station_id!r}: another log, or an edited one ('credline audit verify')")
-
-
-class _Device(Protocol):
-    @property
-    def serial(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-
-
-class _Registry(Protocol):
-    def station_keys(self) -> dict[str, bytes]: ...
-    def batch(self, batch_id: str) -> dict[str, Any] | None: ...
-    def devices(self, batch_id: str, state: str | None = None) -> Iterable[_Device]: ...
-
-
-# The station appends "device.<state>" to the log before it moves the device in the
-# registry, so the log may run ahead of the registry after a crash, never behind it.
-RECORDED_STATES = ("written", "verified", "locked")
-
-
-@dataclass
-class AuditReport:
-    ok: bool
-    entries: int
-    line: int | None = None
-    kind: str | None = None
-    detail: str = ""
-    batches: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"intact: {self.entries} entries, {len(self.batches)} checkpoint(s)"
-        return f"line {self.line}: {self.kind}: {self.detail}"
-
-
-def _fail(line: int, kind: str, detail: str, entries: int) -> AuditReport:
-    return AuditReport(False, entries, line, kind, detail)
-
-
-def verify_log(path: Path, registry: _Registry | None = None,
-               trusted: dict[str, bytes] | None = None) -> AuditReport:
-    """Check signatures, the chain, sequence numbers and checkpoints; locate the first fault."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read provenance log: {exc.strerror}") from None
-    keys = dict(trusted or {})
-    if registry is not None:
-        keys.update(registry.station_keys())
-    lines = data.split(b"\n")
-    torn = lines.pop() != b""  # after the final newline there must be nothing
-    parsed: list[dict[str, Any] | None] = []
-    for raw in lines:
-        try:
-            value = json.loads(raw)
-            parsed.append(value if isinstance(value, dict) else None)
-        except ValueError:
-            parsed.append(None)
-    seqs = [entry.get("seq") if entry else None for entry in parsed]
-    head, checkpoints = GENESIS, []
-    for index, entry in enumerate(parsed):
-        number, expected = index + 1, index + 1
-        if entry is None or not _well_formed(entry):
-            return _fail(number, "edited", "not a well-formed entry", index)
-        seq = entry["seq"]
-        if seq != expected:
-            return _fail(number, *_sequence_fault(seq, expected, seqs[index + 1:]), index)
-        public = keys.get(entry["station"])
-        if public is None:
-            return _fail(number, "unknown signer", f"station {entry['station']!r} is not "
-                         "enrolled (give --registry or a trusted key)", index)
-        unsigned = {k: v for k, v in entry.items() if k != "sig"}
-        try:
-            Ed25519PublicKey.from_public_bytes(public).verify(
-                base64.b64decode(entry["sig"], validate=True), canonical(unsigned))
-        except (InvalidSignature, ValueError):
-            return _fail(number, "edited", "signature does not match the entry", index)
-        if entry["prev"] != head:
-            return _fail(number, "inserted", "entry does not chain to the line before it "
-                         "(a line was replaced or inserted)", index)
-        if canonical(entry) != lines[index]:
-            return _fail(number, "edited", "entry is not in canonical form", index)
-        if entry["event"] == "checkpoint":
-            fields = entry["fields"]
-            if fields.get("entries") != index or fields.get("head") != head:
-                return _fail(number, "edited", "checkpoint does not match the log", index)
-            checkpoints.append((number, fields))
-        head = line_hash(lines[index])
-    total = len(parsed)
-    if torn:
-        return _fail(total + 1, "truncated", "the last entry is incomplete", total)
-    if registry is not None:
-        problem = _cross_check(registry, checkpoints, parsed)
-        if problem:
-            return _fail(problem[0], problem[1], problem[2], total)
-    return AuditReport(True, total, batches=[str(f["batch"]) for _, f in checkpoints])
-
-
-def _well_formed(entry: dict[str, Any]) -> bool:
-    return (isinstance(entry.get("seq"), int) and isinstance(entry.get("prev"), str)
-            and isinstance(entry.get("station"), str) and isinstance(entry.get("event"), str)
-            and isinstance(entry.get("fields"), dict) and isinstance(entry.get("sig"), str)
-            and isinstance(entry.get("time"), str))
-
-
-def _sequence_fault(seq: Any, expected: int, later: list[Any]) -> tuple[str, str]:
-    if not isinstance(seq, int):
-        return "edited", "sequence number is not a number"
-    if seq < expected:
-        return "inserted", f"entry {seq} appears again where entry {expected} belongs"
-    if expected in later:
-        if seq in later:
-            return "inserted", f"a copy of entry {seq} stands where entry {expected} belongs"
-        return "reordered", f"entry {seq} comes before entry {expected}"
-    return "deleted", f"entries {expected} to {seq - 1} are missing"
-
-
-def _cross_check(registry: _Registry, checkpoints: list[tuple[int, dict[str, Any]]],
-                 parsed: list[dict[str, Any] | None]) -> tuple[int, str, str] | None:
-    sealed = {str(fields["batch"]): (number, fields) for number, fields in checkpoints}
-    logged: dict[str, set[tuple[str, str]]] = {}  # batch -> (serial, event), in one pass
-    for e in parsed:
-        if e and "batch" in e["fields"]:
-            logged.setdefault(str(e["fields"]["batch"]), set()).add(
-                (str(e["fields"].get("serial")), e["event"]))
-    for batch_id in sorted(logged):
-        row = registry.batch(batch_id)
-        if row is None:
-            return (0, "registry disagrees", f"batch {batch_id!r} is not in the registry")
-        if row.get("state") == "closed":
-            if batch_id not in sealed:
-                return (len(parsed) + 1, "truncated",
-                        f"the registry closed batch {batch_id!r} after {row['log_entries']} "
-                        "entries, but its checkpoint is missing from the log")
-            number, fields = sealed[batch_id]
-            if (fields["entries"], fields["head"]) != (row["log_entries"], row["log_head"]):
-                return (number, "registry disagrees",
-                        f"checkpoint of batch {batch_id!r} differs from the registry's")
-        for device in registry.devices(batch_id):
-            if device.state in RECORDED_STATES and (
-                    device.serial, f"device.{device.state}") not in logged[batch_id]:
-                return (len(parsed) + 1, "registry disagrees",
-                        f"the registry has serial {device.serial!r} {device.state}, but the "
-                        f"log has no device.{device.state} entry for it (deleted or "
-                        "truncated)")
-    return None
