@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credline.errors import BadInput
+from credline.ledger import RegistryLedger, Scope
+from credline.lifecycle import DeviceState
 from credline.provenance import ProvenanceError, ProvenanceLog, public_bytes, verify_log
+from credline.registry import open_registry
 from credline.secret import Password
 
 SIGNER = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 TRUSTED = {"st1": public_bytes(SIGNER)}
+KEY_ID = "e98c6960947e8461"
 
 
 def clock() -> dt.datetime:
@@ -75,13 +80,45 @@ def test_torn_tail_is_refused_then_repaired(tmp_path: Path) -> None:
 TAMPERS = st.sampled_from(["edit", "insert", "delete", "swap", "truncate"])
 
 
+def write_registered_log(root: Path, devices: int = 3) -> str:
+    """A closed batch of locked devices: a SQLite registry and the station's log beside it."""
+    url = f"sqlite:///{root / 'f.db'}"
+    with open_registry(url) as reg:
+        reg.register_station("st1", public_bytes(SIGNER))
+        reg.open_batch("B1", "acme-cam", KEY_ID, "acme-cam.toml", "st1")
+        log = ProvenanceLog.open(root / "p.log", SIGNER, "st1", clock=clock)
+        ledger = RegistryLedger(reg, log, Scope("B1", "acme-cam", KEY_ID, "st1"))
+        try:
+            for i in range(devices):
+                serial = f"SN{i}"
+                ledger.reserve(serial, "/dev/pts/1", f"hw{i}")
+                generation, fingerprint = ledger.assign(serial, lambda g, i=i: f"{i:060x}{g:04x}")
+                ledger.bind(serial, "/dev/pts/1", f"hw{i}", generation, fingerprint)
+                ledger.advance(serial, DeviceState.VERIFIED, "/dev/pts/1")
+                ledger.advance(serial, DeviceState.LOCKED, "/dev/pts/1")
+            assert ledger.finish(True) == "batch closed"
+        finally:
+            ledger.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("registered")
+    write_registered_log(root)
+    return root
+
+
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tamper=TAMPERS, data=st.data())
 def test_any_single_tampering_is_detected_and_located(tmp_path_factory: pytest.TempPathFactory,
-                                                      tamper: str, data: st.DataObject) -> None:
-    path = tmp_path_factory.mktemp("log") / "p.log"
-    lines = write_log(path, devices=3)
+                                                      registered: Path, tamper: str,
+                                                      data: st.DataObject) -> None:
+    root = tmp_path_factory.mktemp("log")
+    shutil.copy(registered / "f.db", root / "f.db")
+    path = root / "p.log"
+    lines = (registered / "p.log").read_bytes().splitlines(keepends=True)
     n = len(lines)
     i = data.draw(st.integers(0, n - 1), label="line")
     expected_line, kinds = i + 1, set()
@@ -101,45 +138,29 @@ def test_any_single_tampering_is_detected_and_located(tmp_path_factory: pytest.T
             expected_line = i + 2
     elif tamper == "delete":
         del lines[i]
-        kinds = {"deleted", "truncated"}
-        if i == n - 1:
-            expected_line = n  # the checkpoint is gone: caught at the end via the head
+        # The last line (the checkpoint) gone: the registry's head for the station is
+        # caught missing at the end.
+        kinds = {"deleted"} if i < n - 1 else {"truncated"}
     elif tamper == "swap":
         j = data.draw(st.integers(0, n - 1).filter(lambda j: lines[j] != lines[i]), label="j")
         lines[i], lines[j] = lines[j], lines[i]
         expected_line = min(i, j) + 1
         kinds = {"reordered", "inserted"}
     else:
-        # From byte 1: an empty file holds nothing to check against (see registry docs).
+        # From byte 1: an empty file is refused as empty (tests/provenance/test_audit_*).
         cut = data.draw(st.integers(1, len(b"".join(lines)) - 1), label="cut")
         blob = b"".join(lines)[:cut]
         path.write_bytes(blob)
-        report = verify_log(path, trusted=TRUSTED, registry=_Closed(n))
-        assert not report.ok and report.kind == "truncated"
-        assert report.line == blob.count(b"\n") + 1
+        with open_registry(f"sqlite:///{root / 'f.db'}", create=False) as reg:
+            report = verify_log(path, reg)
+        assert (report.kind, report.line) == ("truncated", blob.count(b"\n") + 1), report
         return
     path.write_bytes(b"".join(lines))
-    report = verify_log(path, trusted=TRUSTED, registry=_Closed(n))
+    with open_registry(f"sqlite:///{root / 'f.db'}", create=False) as reg:
+        report = verify_log(path, reg)
     assert not report.ok, tamper
     assert report.kind in kinds, (tamper, report)
-    if tamper != "delete" or i != n - 1:
-        assert report.line == expected_line, (tamper, i, report)
-
-
-class _Closed:
-    """A registry that sealed batch B1 after ``count - 1`` entries (the checkpoint is last)."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-
-    def station_keys(self) -> dict[str, bytes]:
-        return {}
-
-    def batch(self, batch_id: str) -> dict[str, object] | None:
-        return {"state": "closed", "log_entries": self.count - 1, "log_head": None}
-
-    def devices(self, batch_id: str, state: str | None = None) -> list[object]:
-        return []
+    assert report.line == expected_line, (tamper, i, report)
 
 
 def test_sequence_faults_are_named(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_enroll_sign_and_audit(cli: Cli, tmp_path: Path, monkeypatch: pytest.Mon
     assert cli("audit", "verify", str(log_path)).exit_code == 1  # no key to trust
     log_path.write_bytes(log_path.read_bytes().replace(b'"B1"', b'"B2"', 1))
     bad = cli("audit", "verify", str(log_path), "--registry", url)
-    assert bad.exit_code == 1 and "line 1: edited" in bad.stderr
+    assert bad.exit_code == 1 and "p.log:1: edited" in bad.stdout
 
 
 def test_wrong_station_key_passphrase(tmp_path: Path) -> None:

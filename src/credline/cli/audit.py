@@ -1,4 +1,5 @@
-"""``credline audit verify``: is the provenance log intact, and does the registry agree?"""
+"""``credline audit verify``: are a cell's provenance logs intact, and do they account for the
+registry row by row?"""
 
 from __future__ import annotations
 
@@ -6,55 +7,75 @@ from pathlib import Path
 
 import click
 
-from credline.errors import CheckFailed
-from credline.provenance import verify_log
+from credline.errors import BadInput, CheckFailed
+from credline.provenance import collect_logs, verify_cell
+
+SHOWN = 50  # findings listed; the rest are counted
 
 
 @click.group("audit")
 def audit() -> None:
-    """Check the tamper-evident provenance log.
+    """Check the tamper-evident provenance logs of a cell against its registry.
 
     \b
     Example:
-      credline audit verify station1.log --registry sqlite:///factory.db
+      credline audit verify logs/ --registry postgresql://credline@db/credline
     """
 
 
 @audit.command("verify")
-@click.argument("log", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--registry", "url", help="Registry URL: enrolled station keys, checkpoints and "
-              "device states to cross-check.")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--registry", "url", help="Registry URL: enrolled station keys, and the rows, "
+              "batches, station heads and events the logs are replayed against.")
 @click.option("--trust", "trusted", multiple=True, metavar="STATION=HEX",
               help="A station public key (hex) to trust without a registry.")
-def audit_verify(log: Path, url: str | None, trusted: tuple[str, ...]) -> None:
-    """Verify every signature, the hash chain, sequence numbers and checkpoints.
+def audit_verify(logs: tuple[Path, ...], url: str | None, trusted: tuple[str, ...]) -> None:
+    """Verify every log of a cell; with --registry, replay them all against it.
 
-    Exit 0 when intact; 1 with the first bad line and what is wrong (edited, inserted,
-    deleted, reordered, truncated, unknown signer, registry disagrees); 2 on bad input.
+    LOGS are log files, or folders (every *.jsonl inside): give every station's log. Each
+    log's signatures, hash chain, sequence numbers and checkpoints are checked; then the
+    registry must hold exactly what the logs did (a device may be one step behind its log in
+    an open batch: a station that crashed between the two). Exit 0 when all agree; 1 with
+    every fault as FILE:LINE: KIND: DETAIL (edited, inserted, deleted, reordered, truncated,
+    unknown signer, empty, missing log, registry disagrees, not in registry, not in logs);
+    2 on bad input.
 
     \b
-    Example:
-      credline audit verify station1.log --registry sqlite:///factory.db
+    Examples:
+      credline audit verify st1.jsonl st2.jsonl --registry sqlite:///factory.db
+      credline audit verify /srv/credline/logs/ --registry postgresql://credline@db/credline
     """
-    from credline.errors import BadInput
+    keys = _trusted(trusted)
+    paths = collect_logs(logs)
+    if url is not None:
+        from credline.registry import open_registry
 
+        with open_registry(url, create=False) as reg:
+            report = verify_cell(paths, reg, keys)
+    else:
+        report = verify_cell(paths, None, keys)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if not report.ok:
+        for finding in report.findings[:SHOWN]:
+            click.echo(str(finding))
+        hidden = len(report.findings) - SHOWN
+        if hidden > 0:
+            click.echo(f"... and {hidden} more")
+        raise CheckFailed(f"audit failed: {len(report.findings)} problem(s) in "
+                          f"{len(paths)} log(s); first: {report.findings[0]}")
+    click.echo(report.summary())
+
+
+def _trusted(items: tuple[str, ...]) -> dict[str, bytes]:
     keys: dict[str, bytes] = {}
-    for item in trusted:
+    for item in items:
         name, _, value = item.partition("=")
         try:
             keys[name] = bytes.fromhex(value)
         except ValueError:
             raise BadInput(f"--trust {item!r}: expected STATION=HEX") from None
-    if url is not None:
-        from credline.registry import open_registry
-
-        with open_registry(url, create=False) as reg:
-            report = verify_log(log, reg, keys)
-    else:
-        report = verify_log(log, None, keys)
-    if not report.ok:
-        raise CheckFailed(f"{log}: {report.summary()}")
-    click.echo(f"{log}: {report.summary()}")
+    return keys
 
 
 COMMANDS = [audit]

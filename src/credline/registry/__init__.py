@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert, inspect, select
@@ -48,12 +49,25 @@ from credline.registry.devices import (
     Holder,
     IllegalTransition,
     SerialTaken,
+    _device,
 )
 
 __all__ = ["STATES", "Ack", "ClaimRefused", "Device", "Holder", "IllegalTransition",
-           "Registry", "RegistryError", "SerialTaken", "open_registry"]
+           "Registry", "RegistryError", "SerialTaken", "Snapshot", "open_registry"]
 
 STATES = tuple(DeviceState)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything ``audit verify`` compares with the logs, read in one transaction."""
+
+    url: str
+    devices: list[Device]  # every row, retired ones too
+    batches: list[dict[str, Any]]
+    keys: dict[str, bytes]  # station id -> Ed25519 public key
+    heads: dict[str, tuple[int, str]]  # station id -> (log_seq, log_head)
+    events: list[dict[str, Any]]
 
 
 class Registry(DeviceRows):
@@ -223,6 +237,31 @@ class Registry(DeviceRows):
         with self._read() as conn:
             rows = conn.execute(select(s.events).order_by(s.events.c.id))
             return [dict(row._mapping) for row in rows]
+
+    def snapshot(self) -> Snapshot:
+        """One consistent view of devices, batches, stations and events (read only)."""
+        with self._read() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            devices = [_device(row) for row in conn.execute(
+                select(s.devices).order_by(s.devices.c.id))]
+            batches = [dict(row._mapping) for row in conn.execute(
+                select(s.batches).order_by(s.batches.c.batch_id))]
+            stations = list(conn.execute(select(s.stations)))
+            events = [dict(row._mapping) for row in conn.execute(
+                select(s.events).order_by(s.events.c.id))]
+        return Snapshot(self.url, devices, batches,
+                        {row.station_id: _public_key(row.public_key) for row in stations},
+                        {row.station_id: (int(row.log_seq), row.log_head) for row in stations},
+                        events)
+
+
+def _public_key(text: str) -> bytes:
+    """A station's enrolled key; an unreadable one is no key (its entries are unsigned)."""
+    try:
+        return bytes.fromhex(text)
+    except (TypeError, ValueError):
+        return b""
 
 
 def open_registry(url: str, *, create: bool = True) -> Registry:

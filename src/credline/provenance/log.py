@@ -1,0 +1,217 @@
+"""The provenance log: append-only JSON Lines, hash-chained, every entry signed.
+
+Each line is one entry, canonical JSON (sorted keys, no spaces)::
+
+    {"event": ..., "fields": {...}, "prev": <sha256 hex of the previous line>,
+     "seq": <1, 2, ...>, "sig": <base64 Ed25519 signature>, "station": ..., "time": <UTC>}
+
+The signature covers the canonical JSON of the entry without ``sig``; ``prev`` of the first
+entry is 64 zeros. ``checkpoint`` entries (one per closed batch) carry the entry count and head
+hash, which the registry also records, so a log cut at a line boundary is still caught.
+Reading a log back and judging it is :mod:`credline.provenance.audit`'s job, not this module's.
+
+Every append is flushed and fsynced before it returns. Entries never hold a password or key:
+:meth:`ProvenanceLog.append` refuses fields that look like one.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from credline.errors import BadInput, CredlineError
+from credline.secret import Password
+
+GENESIS = "0" * 64
+FORBIDDEN_FIELDS = frozenset({"password", "passphrase", "key", "secret", "pin", "okm"})
+Clock = Callable[[], dt.datetime]
+
+
+class ProvenanceError(CredlineError):
+    """The log cannot be written or continued (torn tail, disk full, wrong station key)."""
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def line_hash_of(entry: dict[str, Any]) -> str:
+    """The hash the next entry chains to: that of ``entry``'s canonical line."""
+    return line_hash(canonical(entry))
+
+
+def public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ProvenanceLog:
+    """An open log a station appends to. Use :meth:`open`.
+
+    Appends take an exclusive lock on the file (``flock``) and first catch up with entries
+    another process appended since (a ``registry retire`` run beside a working station), so
+    two writers of one file extend one chain instead of forking it.
+    """
+
+    def __init__(self, path: Path, signer: Ed25519PrivateKey, station_id: str,
+                 seq: int, head: str, clock: Clock, size: int = 0) -> None:
+        self.path = path
+        self.station_id = station_id
+        self.seq = seq
+        self.head = head
+        self._signer = signer
+        self._clock = clock
+        self._size = size  # bytes of the file this object has seen
+
+    @classmethod
+    def open(cls, path: Path, signer: Ed25519PrivateKey, station_id: str, *,
+             clock: Clock = _utc_now, repair: bool = False) -> ProvenanceLog:
+        """Open (or create) a log and continue after its last complete entry.
+
+        A last line without its newline is a write torn by a crash: refused with a message,
+        unless ``repair`` truncates it (the torn entry was never acknowledged: its device was
+        not reported PASS). Several stations may share one file, one after another.
+        """
+        data = path.read_bytes() if path.exists() else b""
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            if not repair:
+                raise ProvenanceError(
+                    f"{path}: the last entry is incomplete (a write cut off at byte "
+                    f"{len(data)}); rerun with --repair-log to drop it")
+            with path.open("r+b") as handle:
+                handle.truncate(cut)
+                os.fsync(handle.fileno())
+            data = data[:cut]
+        seq, head = _tail(path, data)
+        return cls(path, signer, station_id, seq, head, clock, len(data))
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Sign and durably append one entry; returns it."""
+        for name, value in fields.items():
+            if name.lower() in FORBIDDEN_FIELDS or isinstance(value, Password):
+                raise BadInput(f"provenance field {name!r} refused: the log never holds "
+                               "passwords or keys")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
+                start = os.fstat(fd).st_size
+                if start != self._size:
+                    self._catch_up(fd, start)
+                entry = self._sign(event, fields)
+                line = canonical(entry) + b"\n"
+                try:
+                    if os.write(fd, line) != len(line):
+                        raise OSError(28, "No space left on device (short write)")
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, start)  # leave whole entries only: no torn tail
+                    raise
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise ProvenanceError(f"{self.path}: cannot append to the provenance log: "
+                                  f"{exc.strerror}") from None
+        self.seq += 1
+        self.head = line_hash(line)
+        self._size = start + len(line)
+        return entry
+
+    def _sign(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "seq": self.seq + 1,
+            "time": self._clock().isoformat(timespec="microseconds"),
+            "prev": self.head,
+            "station": self.station_id,
+            "event": event,
+            "fields": fields,
+        }
+        entry["sig"] = base64.b64encode(self._signer.sign(canonical(entry))).decode()
+        return entry
+
+    def _catch_up(self, fd: int, size: int) -> None:
+        """Another writer appended (or the file changed): continue after its last entry."""
+        data = os.pread(fd, size, 0)
+        if data and not data.endswith(b"\n"):
+            raise ProvenanceError(f"{self.path}: the last entry is incomplete (another "
+                                  "writer was cut off); rerun with --repair-log to drop it")
+        self.seq, self.head = _tail(self.path, data)
+        self._size = size
+
+    def checkpoint(self, batch_id: str, registry: Any = None) -> dict[str, Any]:
+        """Seal a batch: a signed entry with the count and head hash, also in the registry.
+
+        With ``registry``, the entry is written under the registry's lock on the batch, which
+        closes it in the same transaction (``Registry.close_batch``); a batch with devices
+        still in flight is refused and nothing is written.
+        """
+        if registry is None:
+            return self._seal(batch_id)
+        from credline.registry import Ack
+
+        sealed: list[dict[str, Any]] = []
+
+        def seal() -> tuple[int, str, Ack]:
+            sealed.append(self._seal(batch_id))
+            fields = sealed[0]["fields"]
+            return (int(fields["entries"]), str(fields["head"]),
+                    Ack(self.station_id, self.seq, self.head))
+
+        if not registry.close_batch(batch_id, self.station_id, seal):
+            raise ProvenanceError(f"batch {batch_id!r} cannot be closed in {registry.url}: "
+                                  "it is closed already, or devices are still in flight")
+        return sealed[0]
+
+    def _seal(self, batch_id: str) -> dict[str, Any]:
+        entries, head = self.seq, self.head
+        return self.append("checkpoint", batch=batch_id, entries=entries, head=head)
+
+
+def _tail(path: Path, data: bytes) -> tuple[int, str]:
+    """(seq, hash) of the last entry of a log's bytes (whole lines)."""
+    lines = data.splitlines()
+    if not lines:
+        return 0, GENESIS
+    try:
+        seq = int(json.loads(lines[-1])["seq"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise ProvenanceError(f"{path} line {len(lines)}: not a provenance entry; run "
+                              "'credline audit verify'") from None
+    return seq, line_hash(lines[-1])
+
+
+def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:
+    """Refuse a log that does not hold the entry the registry last acknowledged from this
+    station: the wrong ``--log`` file, or a log cut back (write-ahead: the log may only be
+    ahead of the registry)."""
+    if head is None or head[0] == 0:
+        return
+    seq, digest = head
+    if log.seq < seq:
+        raise ProvenanceError(
+            f"{log.path} ends at entry {log.seq}, but the registry has acknowledged entry "
+            f"{seq} from station {log.station_id!r}: is this the station's own log? (a log "
+            "cut back is a matter for 'credline audit verify')")
+    lines = log.path.read_bytes().split(b"\n")
+    if line_hash(lines[seq - 1]) != digest:
+        raise ProvenanceError(
+            f"{log.path} entry {seq} is not the entry the registry acknowledged from station "
+            f"{log.station_id!r}: another log, or an edited one ('credline audit verify')")
