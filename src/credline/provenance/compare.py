@@ -19,12 +19,13 @@ batch logs and registry agree exactly. Never writes to the registry.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from credline.lifecycle import FINAL, DeviceState
 from credline.provenance.chain import Chain, Finding, Line
-from credline.provenance.replay import Move, Replay, Row
+from credline.provenance.replay import Replay, Row
 from credline.registry import Device, Snapshot
 
 R = DeviceState
@@ -275,7 +276,7 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
                 f"the registry has {name} {device.state}; the logs have it {logged} (this "
                 "entry)" + ("" if open_ else f" in closed batch {device.batch_id!r}"))
         return False
-    differences = _differences(move, device, open_)
+    differences = _differences(row, device, open_, cell.snap.keys)
     if differences:
         # A fact of the bind is named where it was logged; the holder, at the latest step.
         line = move.line if differences[0].startswith("station") else row.line_of(R.WRITTEN)
@@ -287,7 +288,8 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
     return True
 
 
-def _differences(move: Move, device: Device, open_: bool) -> list[str]:
+def _differences(row: Row, device: Device, open_: bool, keys: Iterable[str]) -> list[str]:
+    move = row.now
     logged_write = move.fingerprint is not None
     facts: list[tuple[str, object, object]] = [("batch", device.batch_id, move.batch)]
     if logged_write and (device.state is not R.RESERVED or device.fingerprint is not None):
@@ -297,12 +299,22 @@ def _differences(move: Move, device: Device, open_: bool) -> list[str]:
         facts.append(("key id", device.key_id, move.key_id))
     if logged_write and device.state is not R.RESERVED:
         facts.append(("hardware id", device.hardware_id, move.hardware_id))
-    if device.state == move.state and (device.state in FINAL or not open_):
-        redone_by = {line.station for line in move.repeats}
-        if device.state is R.RETIRED or device.station_id not in redone_by:
-            facts.append(("station", device.station_id, move.station))
+    if device.state == move.state and (device.state in FINAL or not open_) and (
+            device.station_id not in _holders(row, keys)):
+        facts.append(("station", device.station_id, move.station))
     return [f"{what} {_show(have)}, the logs {_show(want)}"
             for what, have, want in facts if have != want]
+
+
+def _holders(row: Row, enrolled: Iterable[str]) -> set[str]:
+    """The stations the registry may name as the row's holder: the station of its last step,
+    or of that step's redo. A retired row keeps whoever held it when its device was lost,
+    possibly a station that took the device over by a claim, which logs nothing: any
+    enrolled station will do."""
+    move = row.now
+    if move.state is R.RETIRED:
+        return set(enrolled)
+    return {move.station} | {line.station for line in move.repeats}
 
 
 def _show(value: object) -> str:

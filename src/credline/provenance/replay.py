@@ -173,18 +173,17 @@ def _merge(rows: list[Row], queues: list[list[Line]], result: Replay) -> list[Li
 
 
 def _apply(rows: list[Row], line: Line, result: Replay) -> bool:
-    """Apply one entry; on a write-ahead move that never landed, drop it and retry once."""
-    saved = [replace(row, moves=list(row.moves)) for row in rows]
+    """Apply one entry; on a write-ahead move that never landed, drop it and retry once.
+    (A step that does not apply changes nothing.)"""
     if _step(rows, line):
         return True
-    rows[:] = saved
     last = rows[-1] if rows else None
     if last is not None and len(last.moves) >= 2 and last.now.behind:
         dropped = last.moves.pop()
         if _step(rows, line):
             result.unapplied.append(dropped.line)
             return True
-        rows[:] = saved
+        last.moves.append(dropped)
     return False
 
 
@@ -250,7 +249,7 @@ def _move(rows: list[Row], line: Line, target: DeviceState) -> bool:
         if target not in (R.WRITTEN, R.FAILED) or (rows and rows[-1].state is R.RETIRED):
             return False
         # The reservation's own entry is missing (registry first, then the entry): a
-        # reserved row stands behind this move all the same.
+        # reserved row stands behind this move all the same (and the move applies to it).
         live = Row(line.fields["product"], line.fields["serial"], [Move(
             R.RESERVED, line, line.station, line.field("batch") or "", 0)])
         rows.append(live)
