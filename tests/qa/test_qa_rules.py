@@ -9,7 +9,7 @@ import itertools
 import random
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from qa_helpers import default_profile, derived, exhaustive_near_search
 
@@ -120,13 +120,23 @@ def test_index_equals_pairwise_search(passwords):
 
 
 @settings(max_examples=5, deadline=None)
+@example(999999)  # the run starts where seven digits carry: its first counter stands alone
 @given(st.integers(0, 10**6))
 def test_counter_batches_and_universal_passwords_stay_fast(offset):
     """A bucket of thousands (counters, one shared password) is searched in a window, not
     quadratically, and every counter is still flagged."""
     counters = [f"ACME{(offset + i) % 10**8:08d}" for i in range(20000)]
     found = near.check([f"S{i}" for i in range(20000)], counters)
-    assert sum(len(v.serials) for v in found) == 20000
+    # Every counter inside the run has n-1 or n+1 one digit away. The two ends may have no
+    # neighbour within distance 2 (a start at ...999999 carries into seven digits), so for
+    # them the truth is computed from their nearest rivals.
+    def near_any(i: int) -> bool:
+        rivals = counters[max(0, i - 300):i] + counters[i + 1:i + 301]
+        return any(sum(a != b for a, b in zip(counters[i], r, strict=True)) <= 2
+                   for r in rivals)
+
+    expected = 19998 + near_any(0) + near_any(19999)
+    assert sum(len(v.serials) for v in found) == expected
     assert "window" in found[0].detail
     same = ["K3M9P2Q7R4T8"] * 50000
     assert near.check([f"S{i}" for i in range(50000)], same) == []
