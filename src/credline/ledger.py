@@ -229,6 +229,8 @@ class RegistryLedger:
         if device is None:
             return None
         self._working(device.serial, True)
+        # Registry first (it decides who may take the row), then the entry, as a reservation.
+        self._record("device.claimed", device.serial, port=port, hardware_id=hardware_id)
         return Pending(device.serial, device.state, device.generation)
 
     def release(self, serial: str, port: str, reason: str) -> None:

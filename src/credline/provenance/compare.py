@@ -19,7 +19,6 @@ batch logs and registry agree exactly. Never writes to the registry.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +29,7 @@ from credline.registry import Device, Snapshot
 
 R = DeviceState
 MOVE_EVENTS = frozenset({"written", "verified", "locked", "failed", "released", "retired",
-                         "reissued"})
+                         "reissued"})  # not reserved or claimed: those land in the registry first
 NEEDS = {R.RESERVED: (), R.WRITTEN: ("written",), R.VERIFIED: ("written", "verified"),
          R.LOCKED: ("written", "verified", "locked"), R.FAILED: ("failed",),
          R.RETIRED: ("retired",)}
@@ -276,7 +275,7 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
                 f"the registry has {name} {device.state}; the logs have it {logged} (this "
                 "entry)" + ("" if open_ else f" in closed batch {device.batch_id!r}"))
         return False
-    differences = _differences(row, device, open_, cell.snap.keys)
+    differences = _differences(row, device, open_)
     if differences:
         # A fact of the bind is named where it was logged; the holder, at the latest step.
         line = move.line if differences[0].startswith("station") else row.line_of(R.WRITTEN)
@@ -288,7 +287,7 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
     return True
 
 
-def _differences(row: Row, device: Device, open_: bool, keys: Iterable[str]) -> list[str]:
+def _differences(row: Row, device: Device, open_: bool) -> list[str]:
     move = row.now
     logged_write = move.fingerprint is not None
     facts: list[tuple[str, object, object]] = [("batch", device.batch_id, move.batch)]
@@ -300,20 +299,16 @@ def _differences(row: Row, device: Device, open_: bool, keys: Iterable[str]) -> 
     if logged_write and device.state is not R.RESERVED:
         facts.append(("hardware id", device.hardware_id, move.hardware_id))
     if device.state == move.state and (device.state in FINAL or not open_) and (
-            device.station_id not in _holders(row, keys)):
+            device.station_id not in _holders(row)):
         facts.append(("station", device.station_id, move.station))
     return [f"{what} {_show(have)}, the logs {_show(want)}"
             for what, have, want in facts if have != want]
 
 
-def _holders(row: Row, enrolled: Iterable[str]) -> set[str]:
-    """The stations the registry may name as the row's holder: the station of its last step,
-    or of that step's redo. A retired row keeps whoever held it when its device was lost,
-    possibly a station that took the device over by a claim, which logs nothing: any
-    enrolled station will do."""
+def _holders(row: Row) -> set[str]:
+    """The stations the registry may name as the row's holder: the station of its last step
+    (for a retired row, the station that retired it), or of that step's redo."""
     move = row.now
-    if move.state is R.RETIRED:
-        return set(enrolled)
     return {move.station} | {line.station for line in move.repeats}
 
 

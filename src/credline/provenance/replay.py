@@ -196,7 +196,21 @@ def _step(rows: list[Row], line: Line) -> bool:
         return _move(rows, line, STATION_MOVES[line.event])
     if line.event in RETIRING:
         return _retire(rows, line)
+    if line.event == "device.claimed":
+        return _claim(rows, line)
     return False
+
+
+def _claim(rows: list[Row], line: Line) -> bool:
+    """A station took over a row bound to the device it saw (registry first, then the
+    entry): the same device, a written or verified row; the holder changes, nothing else."""
+    live = _live(rows)
+    if live is None or live.state not in (R.WRITTEN, R.VERIFIED):
+        return False
+    if live.now.hardware_id != line.field("hardware_id"):
+        return False
+    live.moves.append(replace(live.now, line=line, station=line.station, behind=()))
+    return True
 
 
 def _live(rows: list[Row]) -> Row | None:
@@ -283,7 +297,8 @@ def _retire(rows: list[Row], line: Line) -> bool:
     assert row.state is not None
     if not can_move(row.state, R.RETIRED):
         return False
-    row.moves.append(replace(row.now, state=R.RETIRED, line=line, behind=(row.state,)))
+    row.moves.append(replace(row.now, state=R.RETIRED, line=line, station=line.station,
+                             behind=(row.state,)))
     if line.event == "device.reissued":
         new = Move(R.RESERVED, line, "", row.now.batch, _int(line, "new_generation", -1),
                    key_id=row.now.key_id, behind=(None,))

@@ -253,23 +253,29 @@ class DeviceRows:
     def _move(self, product: str, serial: str, target: DeviceState, *,
               holder: Holder | str | None = None, ack: Ack | None = None, reason: str = "",
               **values: object) -> Device:
+        station = None if holder is None else _holder(holder).station_id
+        with self._tx() as conn:
+            return self._move_in(conn, product, serial, target, station=station,
+                                 by=station or "", ack=ack, reason=reason, **values)
+
+    def _move_in(self, conn: Connection, product: str, serial: str, target: DeviceState, *,
+                 station: str | None, by: str, ack: Ack | None, reason: str,
+                 **values: object) -> Device:
+        """One move inside ``conn``; ``station``, when given, must be the row's holder."""
         where = [s.devices.c.product == product, s.devices.c.serial == serial,
                  s.devices.c.state.in_([state.value for state in sources(target)])]
         if target is DeviceState.WRITTEN:  # nothing is written before its fingerprint is
             where.append(s.devices.c.fingerprint.is_not(None))
-        station = None if holder is None else _holder(holder).station_id
         if station is not None:  # only the holder moves a row
             where.append(s.devices.c.station_id == station)
-        with self._tx() as conn:
-            row = conn.execute(update(s.devices).where(*where).values(
-                state=target.value, reason=reason, updated_at=now(), **values).returning(
-                *s.devices.c)).first()
-            if row is None:
-                raise self._refused_move(conn, product, serial, target, station)
-            self._event(conn, row.batch_id, product, serial, target.value, station or "",
-                        reason)
-            self._ack(conn, ack)
-            return _device(row)
+        row = conn.execute(update(s.devices).where(*where).values(
+            state=target.value, reason=reason, updated_at=now(), **values).returning(
+            *s.devices.c)).first()
+        if row is None:
+            raise self._refused_move(conn, product, serial, target, station)
+        self._event(conn, row.batch_id, product, serial, target.value, by, reason)
+        self._ack(conn, ack)
+        return _device(row)
 
     def _refused_move(self, conn: Connection, product: str, serial: str, target: DeviceState,
                       station: str | None) -> CredlineError:
@@ -345,6 +351,8 @@ class DeviceRows:
                 lease_until=holder.until(), port=port, updated_at=now()).returning(
                 *s.devices.c)).first()
             if row is not None:
+                self._event(conn, batch_id, product, row.serial, "claimed",
+                            holder.station_id, f"{port} device {hardware_id}")
                 return _device(row)
             other = conn.execute(select(s.devices).where(*bound)).first()
         if other is None:
@@ -375,22 +383,30 @@ class DeviceRows:
 
     def retire(self, product: str, serial: str, reason: str, station_id: str,
                ack: Ack | None = None) -> Device:
-        """End a serial whose device is lost: its password is never issued again."""
-        return self._move(product, serial, DeviceState.RETIRED, ack=ack, reason=reason,
-                          lease_until=None)
+        """End a serial whose device is lost: its password is never issued again. The row
+        names the station that retired it."""
+        with self._tx() as conn:
+            return self._retire_in(conn, product, serial, reason, station_id, ack)
+
+    def _retire_in(self, conn: Connection, product: str, serial: str, reason: str,
+                   station_id: str, ack: Ack | None) -> Device:
+        return self._move_in(conn, product, serial, DeviceState.RETIRED, station=None,
+                             by=station_id, ack=ack, reason=reason, lease_until=None,
+                             station_id=station_id, run_id="")
 
     def reissue(self, product: str, serial: str, reason: str, station_id: str,
                 ack: Ack | None = None) -> Device:
         """Retire the serial's row and open a new one at the next generation (a new
-        password), reserved by nobody: the next station whose work order has it takes it."""
-        old = self.retire(product, serial, reason, station_id, ack)
-        stamp = now()
-        values = dict(product=product, serial=serial, batch_id=old.batch_id,
-                      generation=old.generation + 1, key_id=old.key_id, fingerprint=None,
-                      state=DeviceState.RESERVED.value, station_id="", run_id="",
-                      lease_until=None, hardware_id=None, port="", reason="",
-                      created_at=stamp, updated_at=stamp)
+        password), reserved by nobody: the next station whose work order has it takes it.
+        One transaction: a crash leaves either both or neither."""
         with self._tx() as conn:
+            old = self._retire_in(conn, product, serial, reason, station_id, ack)
+            stamp = now()
+            values = dict(product=product, serial=serial, batch_id=old.batch_id,
+                          generation=old.generation + 1, key_id=old.key_id, fingerprint=None,
+                          state=DeviceState.RESERVED.value, station_id="", run_id="",
+                          lease_until=None, hardware_id=None, port="", reason="",
+                          created_at=stamp, updated_at=stamp)
             conn.execute(insert(s.devices).values(**values))
             self._event(conn, old.batch_id, product, serial, "reissued", station_id,
                         f"generation {old.generation + 1}: {reason}")
