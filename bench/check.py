@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python bench/check.py [--rows 1000000] [--keep DIR]
 
-Derives the rows with credline (``credline.batch.derive_file``, both cores), checks them
+Derives the rows with credline (``credline.bulk.derive.derive_file``, both cores), checks them
 (the clean batch must pass), and prints rows per second for the check. Then plants one
 violation of each rule into a copy and checks that every rule fires. Target (issue 6): the
 whole check of 1,000,000 rows in under a minute on the 2-core reference machine.
@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from credline.batch import derive_file
-from credline.derive import Deriver
-from credline.ids import ProductId
+from credline.bulk.derive import derive_file
+from credline.core.derive import Deriver
+from credline.core.ids import ProductId
+from credline.core.policy import PasswordFormat, Profile
 from credline.keystore.base import LocalKey
-from credline.policy import PasswordFormat, Profile
 from credline.qa import Batch, check_batch, check_file
 from credline.qa.report import RULES
 

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from credline.batch import derive_file
-from credline.derive import Deriver, password_message
+from credline.bulk.derive import derive_file
+from credline.core.derive import Deriver, password_message
+from credline.core.policy import PasswordFormat
 from credline.keystore.base import LocalKey
-from credline.policy import PasswordFormat
 
 
 def baseline(key: bytes, count: int) -> float:

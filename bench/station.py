@@ -23,16 +23,16 @@ import threading
 import time
 from pathlib import Path
 
+from credline.core.record import Record
+from credline.core.secret import Password
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile
-from credline.profiles import load_profile
-from credline.progress import Event, Phase, PortEvent
-from credline.record import Record
 from credline.registry import open_registry
-from credline.secret import Password
-from credline.sim import HOOKS, Bench, build
-from credline.station_identity import enroll
-from credline.stationrun import StationOptions, build_station
+from credline.station.assembly import StationOptions, build_station
+from credline.station.events import Event, Phase, PortEvent
+from credline.station.identity import enroll
 from credline.transport.serial_hook import provision_device
+from credline.transport.virtual import HOOKS, Bench, build
 
 PROFILE = HOOKS.parent / "factory" / "profiles" / "demo-device.toml"
 BENCH_PASSPHRASE = "bench-only"

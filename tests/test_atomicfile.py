@@ -1,4 +1,4 @@
-"""credline.atomicfile: whole files or none, no named temporary while content is written (where
+"""credline.files.atomic: whole files or none, no named temporary while content is written (where
 the OS has O_TMPFILE), and a sweep that removes only the temporaries a killed writer left."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from credline.atomicfile import IN_USE, Stale, atomic_text, sweep, sweep_tree, write_atomic
+from credline.files.atomic import IN_USE, Stale, atomic_text, sweep, sweep_tree, write_atomic
 from tests.conftest import subprocess_env
 
 SECRET = "HOLDS-A-PASSWORD-7QX3"
@@ -25,7 +25,7 @@ Start = Callable[..., "subprocess.Popen[str]"]
 WRITER = r"""
 import os, sys, time
 from pathlib import Path
-import credline.atomicfile as atomicfile
+import credline.files.atomic as atomicfile
 target, how = Path(sys.argv[1]), sys.argv[2]
 if how == "named":
     atomicfile._PROC_FD = Path("/nonexistent/proc/self/fd")
@@ -156,7 +156,7 @@ def test_sweep_tree_enters_subfolders(tmp_path: Path) -> None:
 @pytest.mark.parametrize("how", ["anonymous", "named"])
 def test_files_are_whole_owner_only_and_failures_leave_the_old_one(
         tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import credline.atomicfile as atomicfile
+    import credline.files.atomic as atomicfile
 
     if how == "named":
         monkeypatch.setattr(atomicfile, "_PROC_FD", tmp_path / "no-proc")

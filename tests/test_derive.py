@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credline.derive import Deriver, context, okm
-from credline.encoding import CROCKFORD32, Encoder, encode_reference
-from credline.errors import BadInput
-from credline.ids import ProductId, Serial
+from credline.core.derive import Deriver, context, okm
+from credline.core.encoding import CROCKFORD32, Encoder, encode_reference
+from credline.core.errors import BadInput
+from credline.core.ids import ProductId, Serial
+from credline.core.policy import PasswordFormat, format_problem
 from credline.keystore.base import LocalKey
-from credline.policy import PasswordFormat, format_problem
 
 ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._:-"
 ids = st.text(alphabet=ID_CHARS, min_size=1, max_size=64)
@@ -124,7 +124,7 @@ def test_power_of_two_alphabets_take_the_shift_path_correctly(size: int, okm_byt
        fmt=formats())
 def test_batch_hot_loop_equals_the_deriver(serials: list[str], product: str,
                                            fmt: PasswordFormat) -> None:
-    from credline.batch import derive_rows
+    from credline.bulk.derive import derive_rows
 
     deriver = Deriver(LocalKey(bytes(range(32)), "t"), fmt)
     rows = list(csv.reader(io.StringIO(derive_rows(deriver, product, serials))))

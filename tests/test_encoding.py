@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credline.encoding import CROCKFORD32, group, normalize_typed
-from credline.policy import ALPHABETS
-from credline.secret import Password
+from credline.core.encoding import CROCKFORD32, group, normalize_typed
+from credline.core.policy import ALPHABETS
+from credline.core.secret import Password
 
 crockford = st.text(alphabet=CROCKFORD32, min_size=1, max_size=25)
 MISREADINGS = {"0": "oO", "1": "iIlL"}

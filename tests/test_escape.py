@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credline.escape import escape_bytes, escape_text
-from credline.ids import ID_PATTERN
+from credline.core.escape import escape_bytes, escape_text
+from credline.core.ids import ID_PATTERN
 
 
 @given(a=st.binary(max_size=40), b=st.binary(max_size=40))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credline.kbkdf import HmacSha256, kbkdf_counter_raw
+from credline.core.kbkdf import HmacSha256, kbkdf_counter_raw
 from tests.nist import kbkdf_ctr_hmac_sha256_before_fixed_r32
 
 CAVP = kbkdf_ctr_hmac_sha256_before_fixed_r32()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credline.errors import KeystoreError
+from credline.core.errors import KeystoreError
 from credline.keystore import keyfile, open_key
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY
 

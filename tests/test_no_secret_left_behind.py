@@ -23,14 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
+from credline.core.derive import Deriver
+from credline.core.policy import PasswordFormat
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile
 from credline.keystore.base import LocalKey
-from credline.policy import PasswordFormat
-from credline.profiles import load_profile
 from credline.registry import open_registry
-from credline.sim import VirtualDevice, build
-from credline.station_identity import enroll
+from credline.station.identity import enroll
+from credline.transport.virtual import VirtualDevice, build
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY, credline_command, subprocess_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ DERIVE_SERIALS = [f"NS{i:06d}" for i in range(300_000)]  # about two seconds of 
 STATION_SERIALS = [f"NK-{i:02d}" for i in range(6)]
 TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # credline's temporary siblings
 # As credline runs where O_TMPFILE is missing: no /proc, so content goes to a named sibling.
-WITHOUT_O_TMPFILE = ("import sys, pathlib, credline.atomicfile as a; "
+WITHOUT_O_TMPFILE = ("import sys, pathlib, credline.files.atomic as a; "
                      "a._PROC_FD = pathlib.Path('/nonexistent/proc/self/fd'); "
                      "from credline.cli import main; main(sys.argv[1:])")
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from credline.encoding import CROCKFORD32
-from credline.errors import ProfileError
-from credline.policy import Exposure, PasswordFormat, Profile, policy_violations
-from credline.profiles import load_profile, parse_profile
+from credline.core.encoding import CROCKFORD32
+from credline.core.errors import ProfileError
+from credline.core.policy import Exposure, PasswordFormat, Profile, policy_violations
+from credline.core.profile import parse_profile
+from credline.files.profiles import load_profile
 
 PROFILES = Path(__file__).parent.parent / "factory" / "profiles"
 

@@ -11,10 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.kbkdf import KBKDFHMAC, CounterLocation, Mode
 
-from credline.derive import Deriver, context
-from credline.ids import ProductId, Serial
+from credline.core.derive import Deriver, context
+from credline.core.ids import ProductId, Serial
+from credline.core.policy import PasswordFormat
 from credline.keystore.base import LocalKey
-from credline.policy import PasswordFormat
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "credline-v1.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text())["vectors"]

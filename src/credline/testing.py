@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 
 from hypothesis import strategies as st
 
-from credline.derive import Deriver
-from credline.ids import ProductId, Serial
+from credline.core.derive import Deriver
+from credline.core.ids import ProductId, Serial
+from credline.core.policy import ALPHABETS, Exposure, PasswordFormat, Profile
 from credline.keystore.base import LocalKey
-from credline.policy import ALPHABETS, Exposure, PasswordFormat, Profile
 from credline.qa import Batch, Report, Violation, check_batch
 from credline.qa.rules import distribution, duplicate, guessable, near, policy, public, unkeyed
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from credline.record import Record
-from credline.secret import Password
-from credline.sim import VirtualDevice, build
+from credline.core.record import Record
+from credline.core.secret import Password
+from credline.transport.virtual import VirtualDevice, build
 
 KEY_ID = "e98c6960947e8461"
 PASSWORD = "WW4V6P8BPYR2"

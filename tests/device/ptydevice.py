@@ -1,6 +1,6 @@
 """Scripted devices on pseudo-terminals, for tests: a hostile or broken device beside a good one.
 
-:class:`PtyDevice` speaks the real framing (:mod:`credline.framing`) over ``os.openpty`` and
+:class:`PtyDevice` speaks the real framing (:mod:`credline.core.framing`) over ``os.openpty`` and
 answers as the hook would (HELLO, PUT, VERIFY, LOCK, typed errors), unless its ``script``
 says otherwise: the script sees each request and the honest reply, and returns the bytes to
 send instead (or None for silence). :class:`PtyProxy` sits between a station and a real
@@ -19,8 +19,8 @@ import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from credline.framing import END, Deframer, Frame
-from credline.protocol import (
+from credline.core.framing import END, Deframer, Frame
+from credline.core.protocol import (
     HELLO,
     LOCK,
     NONCE_BYTES,

@@ -11,9 +11,8 @@ import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credline.framing import Deframer, Frame
-from credline.protocol import HELLO, PUT, DeviceState, WireError
-from credline.sim import VirtualDevice
+from credline.core.framing import Deframer, Frame
+from credline.core.protocol import HELLO, PUT, DeviceState, WireError
 from credline.transport.serial_hook import (
     DeviceRefused,
     HookLink,
@@ -21,6 +20,7 @@ from credline.transport.serial_hook import (
     VerifyFailed,
     provision_device,
 )
+from credline.transport.virtual import VirtualDevice
 from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 from tests.device.conftest import PASSWORD, record
 
@@ -60,8 +60,8 @@ def test_locked_device_refuses_put_and_keeps_its_record(device: VirtualDevice) -
 
 def test_verifier_records_check_logins_without_storing_the_password(device: VirtualDevice
                                                                     ) -> None:
-    from credline.record import Record
-    from credline.secret import Password
+    from credline.core.record import Record
+    from credline.core.secret import Password
 
     rec = Record.with_verifier("SN7", "e98c6960947e8461", 0, Password(PASSWORD),
                                salt=bytes(16), iterations=2000)

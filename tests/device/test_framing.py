@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credline.framing import MAX_FRAME, Deframer, Frame, FrameError, decode
-from credline.record import Record, RecordError
-from credline.secret import Password
+from credline.core.framing import MAX_FRAME, Deframer, Frame, FrameError, decode
+from credline.core.record import Record, RecordError
+from credline.core.secret import Password
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "protocol.txt"
 LINES = [line.split() for line in VECTORS.read_text().splitlines()
@@ -88,7 +88,7 @@ def test_the_vector_exchanges_replay_on_a_virtual_device(tmp_path: Path) -> None
     """The C hook behind a real pty answers every exchange of the vectors byte for byte."""
     import serial
 
-    from credline.sim import VirtualDevice
+    from credline.transport.virtual import VirtualDevice
 
     exchanges = [row for row in LINES if row[0] in ("reset", "exchange")]
     assert [row[1] for row in exchanges[:1]] == ["VEC0001"]  # one device, from the start

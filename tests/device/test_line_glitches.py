@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from credline.framing import Deframer, Frame
-from credline.protocol import HELLO, PUT, REPLY_ERROR, DeviceState, WireError
-from credline.sim import VirtualDevice
+from credline.core.framing import Deframer, Frame
+from credline.core.protocol import HELLO, PUT, REPLY_ERROR, DeviceState, WireError
 from credline.transport.serial_hook import HookLink, provision_device
+from credline.transport.virtual import VirtualDevice
 from tests.device.conftest import PASSWORD, record
 from tests.device.ptydevice import PtyDevice, PtyProxy, error
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credline.errors import BadReply, DeviceError
-from credline.framing import Frame
-from credline.protocol import (
+from credline.core.errors import BadReply, DeviceError
+from credline.core.framing import Frame
+from credline.core.protocol import (
     HELLO,
     LOCK,
     MAC_BYTES,

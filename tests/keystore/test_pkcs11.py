@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from credline.derive import Deriver
-from credline.errors import KeystoreError
-from credline.ids import ProductId, Serial
-from credline.kbkdf import kbkdf_counter_raw
+from credline.core.derive import Deriver
+from credline.core.errors import KeystoreError
+from credline.core.ids import ProductId, Serial
+from credline.core.kbkdf import kbkdf_counter_raw
+from credline.core.policy import PasswordFormat
 from credline.keystore import keyfile, open_key
 from credline.keystore.base import LocalKey
 from credline.keystore.pkcs11 import Pkcs11Uri, import_key, open_uri
-from credline.policy import PasswordFormat
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, credline_command, subprocess_env
 from tests.keystore.conftest import PIN, TOKEN, uri
 from tests.nist import kbkdf_ctr_hmac_sha256_before_fixed_r32

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
-from credline.ids import Serial
+from credline.core.derive import Deriver
+from credline.core.ids import Serial
+from credline.core.policy import Profile
+from credline.core.profile import parse_profile
 from credline.keystore.base import LocalKey
 from credline.labels import Label, LabelSpec, make_label, spec_from_profile
-from credline.policy import Profile
-from credline.profiles import parse_profile
 
 PROFILE = """
 [product]

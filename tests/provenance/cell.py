@@ -1,6 +1,6 @@
 """A cell built for audit tests: enrolled stations, their logs and ledgers, one registry.
 
-Devices move through the real :class:`credline.ledger.RegistryLedger` (write-ahead, as a
+Devices move through the real :class:`credline.station.ledger.RegistryLedger` (write-ahead, as a
 station does), never through ``credline.station``; tampering goes straight to the database.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import text
 
+from credline.core.lifecycle import DeviceState
 from credline.keystore import keyfile
-from credline.ledger import RegistryLedger, Scope
-from credline.lifecycle import DeviceState
 from credline.provenance import AuditReport, Finding, ProvenanceLog, verify_cell
 from credline.registry import Registry, open_registry
 from credline.registry.connect import engine_for
-from credline.station_identity import enroll, load_station_key
+from credline.station.identity import enroll, load_station_key
+from credline.station.ledger import RegistryLedger, Scope
 from tests.conftest import PASSPHRASE
 
 PRODUCT = "acme-cam"

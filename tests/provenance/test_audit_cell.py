@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from credline.lifecycle import DeviceState as S
-from credline.retire import Lost, reissue, retire
+from credline.core.lifecycle import DeviceState as S
+from credline.station.retire import Lost, reissue, retire
 from tests.provenance.cell import KEY_ID, PRODUCT, Cell, fingerprint_at, first, line_of, provision
 
 

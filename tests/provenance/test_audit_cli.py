@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from credline.lifecycle import DeviceState as S
-from credline.station_identity import enroll
+from credline.core.lifecycle import DeviceState as S
+from credline.station.identity import enroll
 from tests.conftest import PASSPHRASE, CliResult
 from tests.provenance.cell import FAST, PRODUCT, Cell, line_of, provision
 

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 
-from credline.ledger import RegistryLedger
-from credline.lifecycle import FINAL
-from credline.lifecycle import DeviceState as S
+from credline.core.lifecycle import FINAL
+from credline.core.lifecycle import DeviceState as S
 from credline.provenance.chain import read_chain
 from credline.provenance.replay import Row, replay
 from credline.registry import Device
-from credline.retire import Lost, reissue, retire
-from credline.station import Refused
+from credline.station.contracts import Refused
+from credline.station.ledger import RegistryLedger
+from credline.station.retire import Lost, reissue, retire
 from tests.provenance.cell import KEY_ID, PRODUCT, Cell, fingerprint_at, provision
 from tests.registry.conftest import postgres_schema_url
 

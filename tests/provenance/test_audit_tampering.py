@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from credline.lifecycle import DeviceState as S
+from credline.core.lifecycle import DeviceState as S
 from credline.provenance import line_hash
 from tests.provenance.cell import KEY_ID, PRODUCT, Cell, first, line_of, provision
 

@@ -24,11 +24,11 @@ WORKER = r"""
 import sys
 from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from credline.ledger import RegistryLedger, Scope
-from credline.lifecycle import DeviceState
+from credline.station.ledger import RegistryLedger, Scope
+from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog
 from credline.registry import open_registry
-from credline.station import Refused
+from credline.station.contracts import Refused
 
 url, log_path, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 signer = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))

@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credline.errors import BadInput
-from credline.ledger import RegistryLedger, Scope
-from credline.lifecycle import DeviceState
+from credline.core.errors import BadInput
+from credline.core.lifecycle import DeviceState
+from credline.core.secret import Password
 from credline.provenance import ProvenanceError, ProvenanceLog, public_bytes, verify_log
 from credline.registry import open_registry
-from credline.secret import Password
+from credline.station.ledger import RegistryLedger, Scope
 
 SIGNER = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 TRUSTED = {"st1": public_bytes(SIGNER)}

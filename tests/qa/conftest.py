@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from qa_helpers import default_profile, derived
 
-from credline.policy import Profile
+from credline.core.policy import Profile
 from credline.qa import Batch
 
 

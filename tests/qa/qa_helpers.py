@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from credline.core.policy import Exposure, PasswordFormat, Profile
 from credline.keystore.base import LocalKey
-from credline.policy import Exposure, PasswordFormat, Profile
 from credline.qa import Batch
 from credline.testing import derive_batch
 
@@ -18,7 +18,7 @@ PRODUCT = "acme-cam"
 
 
 def default_profile(exposure: Exposure = Exposure.ONLINE) -> Profile:
-    from credline.ids import ProductId
+    from credline.core.ids import ProductId
 
     return Profile(ProductId(PRODUCT), PasswordFormat.default(exposure), exposure=exposure)
 

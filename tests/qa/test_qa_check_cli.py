@@ -8,7 +8,7 @@ import re
 import pytest
 from qa_helpers import derived, write_csv
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.qa import read_batch
 from credline.qa.stats import chi2_sf
 

@@ -9,7 +9,7 @@ import random
 import pytest
 from qa_helpers import derived, exhaustive_near_search
 
-from credline.policy import ALPHABETS
+from credline.core.policy import ALPHABETS
 from credline.qa import rates
 from credline.qa.rules import guessable, near, public, unkeyed
 

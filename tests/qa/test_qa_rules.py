@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from qa_helpers import default_profile, derived, exhaustive_near_search
 
-from credline.encoding import CROCKFORD32, encoder_for
+from credline.core.encoding import CROCKFORD32, encoder_for
 from credline.qa import Batch, check_batch
 from credline.qa.rules import distribution, duplicate, guessable, near, policy, public, unkeyed
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from qa_helpers import default_profile, derived
 
 from credline import testing
-from credline.ids import is_valid_id
-from credline.policy import Exposure
+from credline.core.ids import is_valid_id
+from credline.core.policy import Exposure
 from credline.qa import rates
 
 

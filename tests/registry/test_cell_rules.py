@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import update
 
-from credline.ledger import RegistryLedger, Scope
-from credline.lifecycle import DeviceState
+from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, public_bytes
 from credline.registry import Registry, open_registry
 from credline.registry import schema as s
-from credline.station import Refused
+from credline.station.contracts import Refused
+from credline.station.ledger import RegistryLedger, Scope
 
 STATIONS = ("st1", "st2", "st3")
 DEVICES = tuple(f"HW{i}" for i in range(5))

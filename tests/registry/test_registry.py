@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.registry import IllegalTransition, RegistryError, SerialTaken, open_registry
 
 KEY_ID = "e98c6960947e8461"

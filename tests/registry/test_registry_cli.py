@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from credline.ledger import seal_batch
 from credline.provenance import ProvenanceLog
 from credline.registry import open_registry
-from credline.station_identity import load_station_key
+from credline.station.identity import load_station_key
+from credline.station.ledger import seal_batch
 from tests.conftest import PASSPHRASE, CliResult, subprocess_env
 
 Cli = Callable[..., CliResult]
@@ -59,10 +59,10 @@ def test_enroll_sign_and_audit(cli: Cli, tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_wrong_station_key_passphrase(tmp_path: Path) -> None:
     from credline.keystore import keyfile
-    from credline.station_identity import enroll
+    from credline.station.identity import enroll
 
     enroll(tmp_path / "k", "st1", PASSPHRASE, params=keyfile.ScryptParams(n=2**12))
-    from credline.errors import KeystoreError
+    from credline.core.errors import KeystoreError
 
     with pytest.raises(KeystoreError, match="wrong passphrase"):
         load_station_key(tmp_path / "k", "nope")
@@ -74,7 +74,7 @@ FULL_DISK = r"""
 import resource, sys
 from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from credline.errors import CredlineError
+from credline.core.errors import CredlineError
 from credline.provenance import ProvenanceLog
 path = Path(sys.argv[1])
 log = ProvenanceLog.open(path, Ed25519PrivateKey.generate(), "st1")

@@ -9,7 +9,7 @@ import pytest
 
 from credline.keystore import keyfile
 from credline.registry import open_registry
-from credline.station_identity import enroll
+from credline.station.identity import enroll
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY
 
 

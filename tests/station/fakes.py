@@ -18,19 +18,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credline.ledger import RegistryLedger, Scope
-from credline.lifecycle import DeviceState
-from credline.progress import Phase, PortEvent
+from credline.core.device import Credential, DeviceFault, DeviceHello, HookState, VerifyMismatch
+from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, public_bytes
 from credline.registry import Ack, Device, open_registry
-from credline.station import (
-    Credential,
-    DeviceFault,
-    DeviceHello,
-    HookState,
-    VerifyMismatch,
-)
-from credline.workorder import Pending
+from credline.station.events import Phase, PortEvent
+from credline.station.ledger import RegistryLedger, Scope
+from credline.station.queue import Pending
 
 
 class Crash(BaseException):

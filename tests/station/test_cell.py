@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
+from credline.core.derive import Deriver
+from credline.core.lifecycle import DeviceState
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile
-from credline.lifecycle import DeviceState
-from credline.profiles import load_profile
 from credline.registry import open_registry
-from credline.sim import VirtualDevice, build
-from credline.station_identity import enroll
+from credline.station.identity import enroll
+from credline.transport.virtual import VirtualDevice, build
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY, credline_command, subprocess_env
 from tests.registry.conftest import postgres_schema_url
 

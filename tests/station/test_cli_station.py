@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from credline import stationwiring
-from credline.lifecycle import DeviceState
+from credline.station import assembly
+from credline.core.lifecycle import DeviceState
 from tests.conftest import CliResult
 from tests.station.fakes import Bench, FakeDevice, Ledgers, World
 
@@ -27,9 +27,9 @@ def bench(monkeypatch: pytest.MonkeyPatch,
     bench = Bench(world, {f"fake{p}": [FakeDevice(f"hw{p}{i}", world) for i in range(2)]
                           for p in range(2)})
     ledgers = Ledgers(tmp_path / "registry", world, batch="B7", product="demo-device")
-    monkeypatch.setattr(stationwiring, "open_ledger",
+    monkeypatch.setattr(assembly, "open_ledger",
                         lambda profile, key_id, *a, **k: ledgers.new(key_id))
-    monkeypatch.setattr(stationwiring, "connector", lambda profile, **_: bench.connect)
+    monkeypatch.setattr(assembly, "connector", lambda profile, **_: bench.connect)
     yield bench, ledgers
     ledgers.close()
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from credline.framing import Frame
-from credline.protocol import HELLO, LOCK, PUT, DeviceState
+from credline.core.framing import Frame
+from credline.core.protocol import HELLO, LOCK, PUT, DeviceState
 from credline.provenance import verify_log
 from credline.registry import open_registry
-from credline.sim import VirtualDevice, build
+from credline.transport.virtual import VirtualDevice, build
 from tests.device.ptydevice import PtyDevice, Script, ok
 from tests.station.test_station_e2e import _station_command, _station_env, _work_order
 

@@ -9,18 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
+from credline.core.derive import Deriver
+from credline.core.device import Credential, DeviceFault, VerifyMismatch
+from credline.core.policy import Profile
+from credline.core.profile import parse_profile
+from credline.core.protocol import LOCK, PUT
+from credline.core.secret import Password
+from credline.files.profiles import load_profile
 from credline.keystore.base import LocalKey
-from credline.ledger import RegistryLedger
-from credline.policy import Profile
-from credline.ports import PortWatcher
-from credline.profiles import load_profile, parse_profile
-from credline.progress import Event, Phase, PortEvent
-from credline.protocol import LOCK, PUT
 from credline.registry import RegistryError
-from credline.secret import Password
-from credline.station import Credential, DeviceFault, Station, StationConfig, VerifyMismatch
-from credline.stationwiring import Untrustworthy, connector
+from credline.station.events import Event, Phase, PortEvent
+from credline.station.ledger import RegistryLedger
+from credline.station.runner import Station, StationConfig
+from credline.transport.hook_device import Untrustworthy, connector
+from credline.transport.ports import PortWatcher
 from tests.device.ptydevice import PtyDevice, error, ok
 from tests.station.fakes import Bench, CrashingLedger, FakeDevice, Ledgers, World
 
@@ -99,7 +101,7 @@ def test_a_registry_failure_stops_the_station_and_says_where(
                                           "the station stops")
 
 
-# -- the serial hook as the station's Link (stationwiring.HookDevice), over a real pty ---------
+# -- the serial hook as the station's Link (transport.hook_device.HookDevice), over a real pty ---------
 
 DEMO = load_profile(REPO / "factory" / "profiles" / "demo-device.toml")
 

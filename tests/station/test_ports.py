@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from credline.ports import PortWatcher
+from credline.transport.ports import PortWatcher
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from credline.errors import BadInput
-from credline.ledger import RunLock
+from credline.core.errors import BadInput
+from credline.station.ledger import RunLock
 from tests.conftest import subprocess_env
 
 
@@ -26,7 +26,7 @@ def test_a_killed_run_leaves_no_lock(tmp_path: Path) -> None:
     log = tmp_path / "provenance.jsonl"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys,time; from pathlib import Path; "
-         "from credline.ledger import RunLock; RunLock(Path(sys.argv[1]), 'st1'); "
+         "from credline.station.ledger import RunLock; RunLock(Path(sys.argv[1]), 'st1'); "
          "print('held', flush=True); time.sleep(60)", str(log)],
         env=subprocess_env(), stdout=subprocess.PIPE, text=True)
     try:

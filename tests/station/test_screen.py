@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from credline.progress import BatchEvent, BatchModel, Phase, PortEvent
-from credline.screen import LiveScreen, PlainScreen, open_screen, summary_line
+from credline.station.events import BatchEvent, BatchModel, Phase, PortEvent
+from credline.station.screen import LiveScreen, PlainScreen, open_screen, summary_line
 
 
 def feed(screen: PlainScreen | LiveScreen) -> None:

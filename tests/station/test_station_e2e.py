@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
+from credline.core.derive import Deriver
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile
-from credline.profiles import load_profile
-from credline.progress import Phase, PortEvent
 from credline.provenance import verify_log
 from credline.registry import open_registry
-from credline.sim import VirtualDevice, build
-from credline.stationrun import StationOptions, build_station
+from credline.station.assembly import StationOptions, build_station
+from credline.station.events import Phase, PortEvent
+from credline.transport.virtual import VirtualDevice, build
 from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]

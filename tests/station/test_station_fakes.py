@@ -10,18 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from credline.derive import Deriver
-from credline.errors import CheckFailed
+from credline.core.derive import Deriver
+from credline.core.device import Credential
+from credline.core.errors import CheckFailed
+from credline.core.lifecycle import DeviceState
+from credline.core.policy import Profile
+from credline.core.profile import parse_profile
+from credline.core.secret import Password
 from credline.keystore.base import LocalKey
 from credline.labels import LabelSink, LabelSpec
-from credline.lifecycle import DeviceState
-from credline.policy import Profile
-from credline.ports import PortWatcher
-from credline.profiles import parse_profile
-from credline.progress import Event, Phase, PortEvent
 from credline.provenance import verify_log
-from credline.secret import Password
-from credline.station import Credential, Station, StationConfig
+from credline.station.events import Event, Phase, PortEvent
+from credline.station.runner import Station, StationConfig
+from credline.transport.ports import PortWatcher
 from tests.station.fakes import Bench, Crash, FakeDevice, Ledgers, World
 
 PROFILE = '[product]\nid = "acme-cam"\nname = "Acme Camera"\n[label]\nformat = "zpl"\n'

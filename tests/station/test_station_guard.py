@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.keystore import keyfile
 from credline.registry import open_registry
-from credline.sim import VirtualDevice, build
-from credline.station_identity import check_enrolled, enroll, load_station_key
+from credline.station.identity import check_enrolled, enroll, load_station_key
+from credline.transport.virtual import VirtualDevice, build
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, TEST_KEY, CliResult
 from tests.registry.conftest import postgres_schema_url
 

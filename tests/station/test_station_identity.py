@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from credline.registry import open_registry
-from credline.station_identity import load_station_key
+from credline.station.identity import load_station_key
 from tests.conftest import PASSPHRASE, CliResult
 from tests.registry.conftest import postgres_schema_url
 

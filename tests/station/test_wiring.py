@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from credline.profiles import parse_profile
-from credline.secret import Password
-from credline.stationwiring import DeviceSettings, device_record
+from credline.core.profile import parse_profile
+from credline.core.secret import Password
+from credline.transport.hook_device import DeviceSettings, device_record
 
 KEY_ID = "e98c6960947e8461"
 

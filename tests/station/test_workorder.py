@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from credline.errors import BadInput, ProfileError
-from credline.profiles import load_profile, parse_profile
-from credline.stationrun import load_work_order
-from credline.workorder import WorkQueue
+from credline.core.errors import BadInput, ProfileError
+from credline.core.profile import parse_profile
+from credline.files.profiles import load_profile
+from credline.station.assembly import load_work_order
+from credline.station.queue import WorkQueue
 from tests.conftest import credline_command, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]

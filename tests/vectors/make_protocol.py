@@ -16,11 +16,11 @@ from pathlib import Path
 
 import serial
 
-from credline.framing import Frame
-from credline.protocol import HELLO, LOCK, PUT, VERIFY
-from credline.record import Record
-from credline.secret import Password
-from credline.sim import VirtualDevice, build
+from credline.core.framing import Frame
+from credline.core.protocol import HELLO, LOCK, PUT, VERIFY
+from credline.core.record import Record
+from credline.core.secret import Password
+from credline.transport.virtual import VirtualDevice, build
 
 KEY_ID = "e98c6960947e8461"
 PLAIN = Record("SN0001", KEY_ID, 0, password=Password("WW4V6P8BPYR2"))

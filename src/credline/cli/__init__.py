@@ -2,7 +2,7 @@
 
 Each module in this package registers its commands by exposing ``COMMANDS`` (a list of click
 commands or groups); :func:`build` collects them, so adding a command never edits this file.
-:func:`main` is the one error boundary: a :class:`~credline.errors.CredlineError` becomes one
+:func:`main` is the one error boundary: a :class:`~credline.core.errors.CredlineError` becomes one
 line on stderr and its exit code (0 ok, 1 check failed, 2 bad input); anything unexpected
 becomes a one-line internal error without a traceback (``CREDLINE_DEBUG=1`` shows it), so no
 secret can ride out on a stack frame.
@@ -18,7 +18,7 @@ import sys
 import click
 
 from credline import __version__
-from credline.errors import EXIT_INTERNAL, CredlineError
+from credline.core.errors import EXIT_INTERNAL, CredlineError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
-from credline.errors import BadInput
-from credline.ids import ProductId
-from credline.policy import PasswordFormat, Profile
-from credline.profiles import load_profile
+from credline.core.errors import BadInput
+from credline.core.ids import ProductId
+from credline.core.policy import PasswordFormat, Profile
+from credline.files.profiles import load_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ def resolve_format(profile_path: Path | None, alphabet: str | None, length: int 
         raise BadInput("--product is required (or give a --profile that names one)")
     if alphabet is None and length is None:
         return product_id, PasswordFormat.default(), None
-    from credline.policy import ALPHABETS
+    from credline.core.policy import ALPHABETS
 
     chars = ALPHABETS.get(alphabet, alphabet) if alphabet else PasswordFormat.default().alphabet
     return product_id, PasswordFormat(chars, length or 12), None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from credline.errors import BadInput, CheckFailed
+from credline.core.errors import BadInput, CheckFailed
 from credline.provenance import collect_logs, verify_cell
 
 SHOWN = 50  # findings listed; the rest are counted

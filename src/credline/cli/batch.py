@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from credline.cli._common import KEY_HELP, product_of
-from credline.derive import Deriver
-from credline.errors import BadInput, CheckFailed
+from credline.core.derive import Deriver
+from credline.core.errors import BadInput, CheckFailed
+from credline.files.profiles import load_profile
 from credline.keystore import open_key
-from credline.profiles import load_profile
 from credline.qa import check_file, default_profile
 from credline.qa.check import Registered
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from credline.demo import run_demo
-from credline.errors import CheckFailed
+from credline.core.errors import CheckFailed
+from credline.station.demo import run_demo
 
 
 @click.command("demo")

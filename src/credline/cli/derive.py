@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from credline.atomicfile import sweep
-from credline.batch import derive_file
+from credline.bulk.derive import derive_file
 from credline.cli._common import key_option, resolve_format
-from credline.derive import MAX_GENERATION, Deriver
-from credline.errors import BadInput
-from credline.ids import Serial
+from credline.core.derive import MAX_GENERATION, Deriver
+from credline.core.errors import BadInput
+from credline.core.ids import Serial
+from credline.files.atomic import sweep
 from credline.keystore import open_key
 
 

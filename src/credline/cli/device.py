@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from credline.cli._common import key_option
-from credline.derive import MAX_GENERATION, Deriver
-from credline.ids import Serial
+from credline.core.derive import MAX_GENERATION, Deriver
+from credline.core.ids import Serial
+from credline.files.profiles import load_profile
 from credline.keystore import open_key
-from credline.profiles import load_profile
-from credline.sim import Bench
 from credline.transport.serial_hook import provision_device
+from credline.transport.virtual import Bench
 
 
 @click.command("sim")
@@ -59,7 +59,7 @@ def provision(port: str, key_ref: str, profile_path: Path, serial: str, generati
       credline provision --port /dev/ttyUSB0 --key acme-cam.key \\
           --profile factory/profiles/acme-cam.toml --serial SN0001
     """
-    from credline.stationwiring import DeviceSettings, device_record
+    from credline.transport.hook_device import DeviceSettings, device_record
 
     profile = load_profile(profile_path)
     settings = DeviceSettings.of(profile)

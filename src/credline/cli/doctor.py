@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from credline.atomicfile import IN_USE, sweep_tree
-from credline.errors import CheckFailed
+from credline.core.errors import CheckFailed
+from credline.files.atomic import IN_USE, sweep_tree
 
 
 @click.command("doctor")

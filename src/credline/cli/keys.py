@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from credline.cli._common import key_option
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.keystore import keyfile, open_key
 from credline.keystore.base import KEY_BYTES
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from credline.cli._common import key_option, resolve_format
-from credline.derive import MAX_GENERATION, Deriver
-from credline.errors import CheckFailed
-from credline.ids import Serial
+from credline.core.derive import MAX_GENERATION, Deriver
+from credline.core.errors import CheckFailed
+from credline.core.ids import Serial
 from credline.keystore import open_key
 
 

@@ -112,7 +112,7 @@ def registry_retire(url: str, batch_id: str, serial: str, reason: str, log_path:
       credline registry retire sqlite:///factory.db --batch 2026-11-A --serial SN0042 \\
           --reason "device lost in rework" --log station1.jsonl --station-key station1.key
     """
-    from credline.retire import retire
+    from credline.station.retire import retire
 
     row = _give_up(url, retire, batch_id, serial, reason, log_path, station_key, operator)
     click.echo(f"retired serial {row.serial} (generation {row.generation}) of batch "
@@ -135,7 +135,7 @@ def registry_reissue(url: str, batch_id: str, serial: str, reason: str, log_path
       credline registry reissue sqlite:///factory.db --batch 2026-11-A --serial SN0042 \\
           --reason "device dropped" --log station1.jsonl --station-key station1.key
     """
-    from credline.retire import reissue
+    from credline.station.retire import reissue
 
     row = _give_up(url, reissue, batch_id, serial, reason, log_path, station_key, operator)
     click.echo(f"re-issued serial {row.serial} of batch {row.batch_id} at generation "
@@ -146,8 +146,8 @@ def _give_up(url: str, step: Callable[..., Device], batch_id: str, serial: str, 
              log_path: Path, station_key: Path, operator: str) -> Device:
     """Open the registry, the station's identity and log, checked, then take ``step``."""
     from credline.provenance import ProvenanceLog, check_log_head
-    from credline.retire import Lost
-    from credline.station_identity import load_station_key
+    from credline.station.identity import load_station_key
+    from credline.station.retire import Lost
 
     station_id, signer = load_station_key(station_key)
     with open_registry(url, create=False) as reg:
@@ -158,7 +158,7 @@ def _give_up(url: str, step: Callable[..., Device], batch_id: str, serial: str, 
 
 
 def _check_enrolled(reg: Registry, station_id: str, signer: Any, key_path: Path) -> None:
-    from credline.errors import BadInput, KeystoreError
+    from credline.core.errors import BadInput, KeystoreError
     from credline.provenance import public_bytes
 
     enrolled = reg.station_key(station_id)

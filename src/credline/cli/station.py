@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from credline.cli._common import key_option
-from credline.errors import BadInput, CheckFailed, KeystoreError
-from credline.ids import ProductId
+from credline.core.errors import BadInput, CheckFailed, KeystoreError
+from credline.core.ids import ProductId
+from credline.files.profiles import load_profile
 from credline.keystore import open_key
-from credline.profiles import load_profile
-from credline.screen import open_screen
-from credline.stationrun import StationOptions, build_station
+from credline.station.assembly import StationOptions, build_station
+from credline.station.screen import open_screen
 
 
 @click.group("station")
@@ -138,7 +138,7 @@ def enroll_command(out: Path, station_id: str, url: str) -> None:
           --registry sqlite:///factory.db
     """
     from credline.registry import open_registry
-    from credline.station_identity import enroll, station_passphrase
+    from credline.station.identity import enroll, station_passphrase
 
     if out.exists() or out.is_symlink():
         raise KeystoreError(f"{out}: already exists; refusing to overwrite a key file "

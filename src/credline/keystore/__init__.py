@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from credline.keystore.base import LocalKey, MasterKey
+from credline.core.keys import MasterKey
+from credline.keystore.base import LocalKey
 
 __all__ = ["LocalKey", "MasterKey", "open_key"]
 

@@ -9,6 +9,7 @@ This module never writes a plaintext key to disk and never prints one.
 from __future__ import annotations
 
 import base64
+import getpass
 import hmac
 import json
 import os
@@ -20,9 +21,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from credline.errors import KeystoreError
-from credline.kbkdf import HmacSha256
-from credline.keystore.base import KEY_BYTES, LocalKey, key_id_of
+from credline.core.errors import KeystoreError
+from credline.core.kbkdf import HmacSha256
+from credline.core.keys import key_id_of
+from credline.keystore.base import KEY_BYTES, LocalKey
 
 FORMAT = "credline-keyfile"
 VERSION = 1
@@ -118,12 +120,12 @@ def passphrase_from_env_or_prompt(origin: str, *, confirm: bool = False) -> str:
     value = os.environ.get("CREDLINE_PASSPHRASE")
     if value is not None:
         return value
-    import click  # the prompt is the one interactive path; keep click out of the import graph
-
+    # getpass reads the terminal itself, never echoes, and keeps click out of the adapters.
     try:
-        text: str = click.prompt(f"Passphrase for {origin}", hide_input=True,
-                                 confirmation_prompt=confirm, err=True)
-    except click.Abort:
+        text = getpass.getpass(f"Passphrase for {origin}: ")
+        if confirm and getpass.getpass("Repeat it: ") != text:
+            raise KeystoreError(f"{origin}: the two passphrases differ; nothing was written")
+    except (EOFError, KeyboardInterrupt):
         raise KeystoreError(f"{origin}: no passphrase given (set CREDLINE_PASSPHRASE or "
                             "answer the prompt)") from None
     return text

@@ -10,7 +10,7 @@ URI's ``module-path``, else ``CREDLINE_PKCS11_MODULE``, else Debian's SoftHSM2; 
 its PIN.
 
 SP 800-108 needs no token mechanism: with L = 256 bits it is one HMAC call, built on
-CKM_SHA256_HMAC by :mod:`credline.kbkdf`.
+CKM_SHA256_HMAC by :mod:`credline.core.kbkdf`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
-from credline.errors import KeystoreError
-from credline.keystore.base import KEY_BYTES, key_id_of
+from credline.core.errors import KeystoreError
+from credline.core.keys import key_id_of
+from credline.keystore.base import KEY_BYTES
 
 DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _PATH_ATTRS = {"token", "object", "id", "type", "manufacturer", "model", "serial"}

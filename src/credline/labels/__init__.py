@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from credline.atomicfile import sweep
+from credline.files.atomic import sweep
 from credline.labels import pdf, zpl
 from credline.labels.model import Label, LabelFormat, LabelSpec, make_label, spec_from_profile
 from credline.labels.output import send_to_printer, write_private

@@ -1,7 +1,7 @@
 """What goes on a device's label, and how the profile's ``[label]`` section is read.
 
 A :class:`Label` is the one object that holds a device's password in printable form (grouped
-for reading, plain in the QR code). It is built from a :class:`~credline.secret.Password` at
+for reading, plain in the QR code). It is built from a :class:`~credline.core.secret.Password` at
 the moment a label is rendered and handed straight to a renderer; it is never logged, and its
 ``repr`` is redacted. Pure: no I/O apart from reading a template file named by the profile.
 """
@@ -13,10 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import quote
 
-from credline.encoding import group
-from credline.errors import ProfileError
-from credline.policy import Profile
-from credline.secret import Password
+from credline.core.encoding import group
+from credline.core.errors import ProfileError
+from credline.core.policy import Profile
+from credline.core.secret import Password
 
 QR_SCHEME = "credline:v1"
 DEFAULT_SSID = "{product}-{serial_tail}"

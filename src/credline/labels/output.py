@@ -1,7 +1,7 @@
 """Where labels go: owner-only files, a printer device, or a network Zebra printer.
 
 Label files carry passwords, so every file is created 0600 and written whole or not at all
-(:func:`write_private`, over :mod:`credline.atomicfile`). A printer is a character device or
+(:func:`write_private`, over :mod:`credline.files.atomic`). A printer is a character device or
 FIFO path (for example ``/dev/usb/lp0``) written in place, or ``tcp://host:9100`` (a Zebra's
 raw port).
 """
@@ -13,8 +13,8 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credline.atomicfile import write_atomic
-from credline.errors import CredlineError
+from credline.core.errors import CredlineError
+from credline.files.atomic import write_atomic
 
 PRINTER_TIMEOUT = 10.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from credline.errors import ProfileError
+from credline.core.errors import ProfileError
 from credline.labels.model import Label, LabelSpec
 
 DEFAULT_TEMPLATE = """\

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.provenance.chain import Chain, Finding, Line, read_chain
 from credline.provenance.compare import compare
 from credline.provenance.replay import replay

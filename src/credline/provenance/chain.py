@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 from credline.provenance.log import GENESIS, canonical, line_hash
 
 

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from credline.lifecycle import FINAL, DeviceState
+from credline.core.lifecycle import FINAL, DeviceState
 from credline.provenance.chain import Chain, Finding, Line
 from credline.provenance.replay import Replay, Row
 from credline.registry import Device, Snapshot

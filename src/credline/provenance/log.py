@@ -29,8 +29,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from credline.errors import BadInput, CredlineError
-from credline.secret import Password
+from credline.core.errors import BadInput, CredlineError
+from credline.core.secret import Password
 
 GENESIS = "0" * 64
 FORBIDDEN_FIELDS = frozenset({"password", "passphrase", "key", "secret", "pin", "okm"})

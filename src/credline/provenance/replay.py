@@ -4,7 +4,7 @@ Pure: verified log lines in, expected device rows and batch facts out; no regist
 
 Each station's entries are taken in its own order (sequence numbers); the entries of
 different stations about one serial are merged by time, and where two stations' next entries
-both concern the serial the one that is a legal move (:mod:`credline.lifecycle`) goes first,
+both concern the serial the one that is a legal move (:mod:`credline.core.lifecycle`) goes first,
 so clocks that disagree a little do not reorder a device's history.
 
 Write-ahead makes two allowances, both read from the logs alone:
@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from credline.lifecycle import DeviceState, can_move
+from credline.core.lifecycle import DeviceState, can_move
 from credline.provenance.chain import Chain, Line
 
 Key = tuple[str, str]  # (product, serial)

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credline.errors import BadInput
-from credline.ids import is_valid_id
+from credline.core.errors import BadInput
+from credline.core.ids import is_valid_id
 
 PUBLIC_COLUMNS = ("product", "mac", "imei", "ssid", "hardware_id", "eui64")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from credline.errors import BadInput
-from credline.policy import PasswordFormat, Profile
+from credline.core.errors import BadInput
+from credline.core.policy import PasswordFormat, Profile
 from credline.qa.batch import Batch, read_batch
 from credline.qa.report import RULES, Report, Violation
 from credline.qa.rules import distribution, duplicate, guessable, near, policy, public, unkeyed
@@ -28,7 +28,7 @@ UNKNOWN_PRODUCT = "unknown-product"
 
 def default_profile(product: str = UNKNOWN_PRODUCT) -> Profile:
     """The profile assumed without ``--profile``: Crockford base32, 12 characters, online."""
-    from credline.ids import ProductId
+    from credline.core.ids import ProductId
 
     return Profile(ProductId(product), PasswordFormat.default())
 

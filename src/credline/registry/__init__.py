@@ -3,7 +3,7 @@
 One schema (:mod:`credline.registry.schema`), two backends: a SQLite file for one station,
 PostgreSQL for a cell of stations sharing one registry. Every state change is one
 transaction; uniqueness of serials and fingerprints is enforced by database constraints, so
-concurrent stations cannot both win. States and moves are :mod:`credline.lifecycle`'s.
+concurrent stations cannot both win. States and moves are :mod:`credline.core.lifecycle`'s.
 
 A cell's rules live here, in the WHERE clauses, so that no station can break them:
 
@@ -29,8 +29,8 @@ from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from credline.errors import BadInput, CredlineError
-from credline.lifecycle import DeviceState
+from credline.core.errors import BadInput, CredlineError
+from credline.core.lifecycle import DeviceState
 from credline.registry import schema as s
 from credline.registry.connect import (
     RegistryError,

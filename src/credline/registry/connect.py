@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from credline.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, CredlineError
 
 
 class RegistryError(CredlineError):

@@ -18,9 +18,9 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from credline.atomicfile import atomic_text
-from credline.errors import BadInput, CredlineError
-from credline.lifecycle import IN_FLIGHT, DeviceState, sources
+from credline.core.errors import BadInput, CredlineError
+from credline.core.lifecycle import IN_FLIGHT, DeviceState, sources
+from credline.files.atomic import atomic_text
 from credline.registry import schema as s
 from credline.registry.connect import RegistryError, now
 

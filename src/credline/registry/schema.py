@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 
-from credline.lifecycle import DeviceState
+from credline.core.lifecycle import DeviceState
 
 SCHEMA_VERSION = 2
 _LIVE = text(f"state <> '{DeviceState.RETIRED.value}'")

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import serial
 
-from credline.errors import BadReply, DeviceError
-from credline.escape import escape_text
-from credline.framing import PROTOCOL_VERSION, Deframer, Frame, FrameError
-from credline.protocol import (
+from credline.core.errors import BadReply, DeviceError
+from credline.core.escape import escape_text
+from credline.core.framing import PROTOCOL_VERSION, Deframer, Frame, FrameError
+from credline.core.protocol import (
     HELLO,
     LOCK,
     NAMES,
@@ -36,7 +36,7 @@ from credline.protocol import (
     parse_reply,
     parse_state,
 )
-from credline.record import Record
+from credline.core.record import Record
 
 # What a port whose device vanished can raise: pyserial's own errors, the OS's, and termios's
 # (a pty whose other end closed fails tcflush with termios.error, which is not an OSError).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from credline.policy import Profile
+from credline.core.policy import Profile
 from credline.qa.report import Violation
 
 RULE = "policy"

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from credline.encoding import CROCKFORD32, encoder_for
+from credline.core.encoding import CROCKFORD32, encoder_for
 from credline.qa.report import Violation
 
 RULE = "unkeyed-derivation"

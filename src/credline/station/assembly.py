@@ -13,15 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credline.derive import Deriver
-from credline.errors import BadInput, ProfileError
-from credline.keystore.base import MasterKey
+from credline.core.derive import Deriver
+from credline.core.errors import BadInput, ProfileError
+from credline.core.keys import MasterKey
+from credline.core.policy import Profile
+from credline.files.serials import read_serials
 from credline.labels import LabelSink, spec_from_profile
-from credline.policy import Profile
-from credline.ports import PortWatcher
-from credline.progress import BatchEvent, Event
-from credline.serials import read_serials
-from credline.station import Station, StationConfig
+from credline.provenance import ProvenanceLog, check_log_head
+from credline.registry import open_registry
+from credline.station.events import BatchEvent, Event
+from credline.station.identity import check_enrolled, load_station_key
+from credline.station.ledger import RegistryLedger, RunLock, Scope
+from credline.station.runner import Station, StationConfig
+from credline.transport.hook_device import connector
+from credline.transport.ports import PortWatcher
 
 
 @dataclass
@@ -83,8 +88,6 @@ def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
 def build_station(profile: Profile, key: MasterKey, options: StationOptions,
                   emit: Callable[[Event], None]) -> BuiltStation:
     """A ready station; raises before touching anything if an input is wrong."""
-    from credline import stationwiring
-
     serials = load_work_order(profile, options.work_order)
     spec = spec_from_profile(profile)
     label_dir = options.label_dir or Path("labels") / options.batch
@@ -92,7 +95,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     deriver = Deriver(key, profile.format)
     built = BuiltStation(station=None)  # type: ignore[arg-type]
     try:
-        ledger = stationwiring.open_ledger(profile, deriver.key_id, options, built.closers)
+        ledger = open_ledger(profile, deriver.key_id, options, built.closers)
     except BaseException:
         built.close()  # what was opened before the failure: registry, run lock
         raise
@@ -101,10 +104,39 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     if removed:
         emit(BatchEvent("note", f"removed {len(removed)} temporary label file(s) an "
                         f"interrupted earlier run left in {label_dir}"))
-    connect = stationwiring.connector(profile, hwid_is_serial=serials is None)
+    connect = connector(profile, hwid_is_serial=serials is None)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
                            keep_running=options.auto, idle_exit=options.idle_exit)
     built.station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
                             serials)
     return built
+
+
+def open_ledger(profile: Profile, key_id: str, options: StationOptions,
+                closers: list[Callable[[], None]]) -> RegistryLedger:
+    """Registry, station identity and provenance log, checked before any device is touched."""
+    key_path = options.station_key or options.log_path.parent / "station.key"
+    if not Path(key_path).exists():
+        # The URL stays out of the message: it may carry a database password.
+        raise BadInput(f"no station key at {key_path}: enrol this station first with "
+                       f"'credline station enroll --out {key_path} --station-id ID "
+                       "--registry URL' (or give --station-key)")
+    station_id, signer = load_station_key(Path(key_path))
+    # Never create: a typo in --registry must not become a fresh, empty registry.
+    registry = open_registry(options.registry_url, create=False)
+    closers.append(registry.close)
+    closers.append(RunLock(options.log_path, station_id).release)
+    check_enrolled(registry, station_id, signer)
+    log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
+    check_log_head(log, registry.station_heads().get(station_id))
+    state = registry.open_batch(options.batch, profile.product, key_id, profile.source,
+                                station_id, allow_closed=True)
+    log.append("station.started", batch=options.batch, product=profile.product,
+               key_id=key_id, profile=profile.source, operator=options.operator,
+               firmware=str(profile.section("product").get("firmware", "")))
+    scope = Scope(options.batch, profile.product, key_id, station_id, options.operator)
+    ledger = RegistryLedger(registry, log, scope, closed=state == "closed",
+                            lease=options.lease)
+    closers.append(ledger.close)
+    return ledger

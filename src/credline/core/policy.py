@@ -4,7 +4,7 @@ A :class:`PasswordFormat` is an alphabet and a length that credline-v1 can encod
 :class:`Profile` adds the product, the exposure (``online``: a rate-limited login, floor
 48 bits; ``offline``: testable without the device, floor 80 bits) and presentation. Both
 validate on construction, so everything downstream may trust them. Loading profiles from TOML
-lives in :mod:`credline.profiles`; this module is pure.
+lives in :mod:`credline.core.profile`; this module is pure.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from credline.encoding import CROCKFORD32
-from credline.errors import ProfileError
-from credline.ids import ProductId
+from credline.core.encoding import CROCKFORD32
+from credline.core.errors import ProfileError
+from credline.core.ids import ProductId
 
 MAX_BITS = 128
 MIN_ALPHABET = 10

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from credline.errors import BadInput
-from credline.ids import ID_RULE, is_valid_id
+from credline.core.errors import BadInput
+from credline.core.ids import ID_RULE, is_valid_id
 
 BLOCK_BYTES = 1 << 18
 

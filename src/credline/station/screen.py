@@ -3,9 +3,9 @@
 One row per port: state, serial, a big PASS in green or FAIL in red with the reason in plain
 words; a footer with batch counts, what is left and the rate per hour. When stdout is not a
 terminal (CI, a log file, a pipe) the same events become plain lines. Driven only by
-:mod:`credline.progress` events, so tests feed it events and read the text.
+:mod:`credline.station.events` events, so tests feed it events and read the text.
 
-Every text an event carries is escaped here (:func:`credline.escape.escape_text`) and never
+Every text an event carries is escaped here (:func:`credline.core.escape.escape_text`) and never
 read as rich markup: a serial or reason may hold what a device sent, and no device may paint
 a PASS or forge a line on the operator's screen.
 """
@@ -22,8 +22,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from credline.escape import escape_text
-from credline.progress import BatchEvent, BatchModel, Event, Phase, PortRow
+from credline.core.escape import escape_text
+from credline.station.events import BatchEvent, BatchModel, Event, Phase, PortRow
 
 _STYLE = {Phase.PASS: "bold white on green", Phase.FAIL: "bold white on red",
           Phase.GONE: "yellow", Phase.WAITING: "dim", Phase.DONE: "dim"}

@@ -15,8 +15,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from credline.errors import BadInput, KeystoreError
-from credline.ids import ID_RULE, is_valid_id
+from credline.core.errors import BadInput, KeystoreError
+from credline.core.ids import ID_RULE, is_valid_id
 from credline.keystore import keyfile
 from credline.provenance import public_bytes
 

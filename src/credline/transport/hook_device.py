@@ -1,26 +1,16 @@
-"""The station's adapters: opening the ledger (:mod:`credline.ledger`), and the serial hook
-transport as :class:`Link`\\s."""
+"""The serial hook as the station's :class:`~credline.core.device.Link`: the profile's
+``[device]`` line settings, the record that goes onto the device, and one mapping from the
+transport's errors to the station's device faults."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from credline.derive import SCHEME
-from credline.errors import BadInput, BadReply
-from credline.ids import ID_RULE, is_valid_id
-from credline.ledger import RegistryLedger, RunLock, Scope
-from credline.policy import Profile, Storage
-from credline.protocol import DeviceState as WireState
-from credline.provenance import ProvenanceLog, check_log_head
-from credline.record import DEFAULT_ITERATIONS, Record
-from credline.registry import open_registry
-from credline.secret import Password
-from credline.station import (
+from credline.core.derive import SCHEME
+from credline.core.device import (
     Connect,
     Credential,
     DeviceFault,
@@ -28,43 +18,16 @@ from credline.station import (
     HookState,
     VerifyMismatch,
 )
-from credline.station_identity import check_enrolled, load_station_key
+from credline.core.errors import BadReply
+from credline.core.ids import ID_RULE, is_valid_id
+from credline.core.policy import Profile, Storage
+from credline.core.protocol import DeviceState as WireState
+from credline.core.record import DEFAULT_ITERATIONS, Record
+from credline.core.secret import Password
 from credline.transport.serial_hook import DeviceError, HookLink, VerifyFailed
-
-if TYPE_CHECKING:
-    from credline.stationrun import StationOptions
 
 _STATES = {WireState.EMPTY: HookState.BLANK, WireState.PROVISIONED: HookState.PROVISIONED,
            WireState.LOCKED: HookState.LOCKED}
-
-
-def open_ledger(profile: Profile, key_id: str, options: StationOptions,
-                closers: list[Callable[[], None]]) -> RegistryLedger:
-    """Registry, station identity and provenance log, checked before any device is touched."""
-    key_path = options.station_key or options.log_path.parent / "station.key"
-    if not Path(key_path).exists():
-        # The URL stays out of the message: it may carry a database password.
-        raise BadInput(f"no station key at {key_path}: enrol this station first with "
-                       f"'credline station enroll --out {key_path} --station-id ID "
-                       "--registry URL' (or give --station-key)")
-    station_id, signer = load_station_key(Path(key_path))
-    # Never create: a typo in --registry must not become a fresh, empty registry.
-    registry = open_registry(options.registry_url, create=False)
-    closers.append(registry.close)
-    closers.append(RunLock(options.log_path, station_id).release)
-    check_enrolled(registry, station_id, signer)
-    log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
-    check_log_head(log, registry.station_heads().get(station_id))
-    state = registry.open_batch(options.batch, profile.product, key_id, profile.source,
-                                station_id, allow_closed=True)
-    log.append("station.started", batch=options.batch, product=profile.product,
-               key_id=key_id, profile=profile.source, operator=options.operator,
-               firmware=str(profile.section("product").get("firmware", "")))
-    scope = Scope(options.batch, profile.product, key_id, station_id, options.operator)
-    ledger = RegistryLedger(registry, log, scope, closed=state == "closed",
-                            lease=options.lease)
-    closers.append(ledger.close)
-    return ledger
 
 
 @dataclass(frozen=True)

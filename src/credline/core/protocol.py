@@ -1,7 +1,7 @@
 """Provisioning commands and replies (docs/protocol.md). Pure: no port, no clock.
 
 Every reply parser here is total: any bytes a device sends become a typed result or a
-:class:`~credline.errors.BadReply` naming where they came from (``origin``, e.g. "device on
+:class:`~credline.core.errors.BadReply` naming where they came from (``origin``, e.g. "device on
 /dev/ttyUSB0") and what was wrong. Messages carry lengths and single bytes, never a reply's
 body: a hostile device could echo the PUT request, and that holds the password.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from credline.errors import BadReply
-from credline.escape import escape_bytes
-from credline.framing import PROTOCOL_VERSION, Frame
+from credline.core.errors import BadReply
+from credline.core.escape import escape_bytes
+from credline.core.framing import PROTOCOL_VERSION, Frame
 
 HELLO, PUT, VERIFY, LOCK = 0x01, 0x02, 0x03, 0x04
 REPLY_OK = 0x80
@@ -131,7 +131,7 @@ def _name(cmd: int) -> str:
 
 @dataclass(frozen=True)
 class Hello:
-    """A HELLO reply. ``hardware_id`` and ``serial`` are escaped (:mod:`credline.escape`):
+    """A HELLO reply. ``hardware_id`` and ``serial`` are escaped (:mod:`credline.core.escape`):
     printable text, safe on any screen or in any file; a valid id comes through unchanged."""
 
     protocol: int

@@ -3,7 +3,7 @@
 Write-ahead, like every station move: the signed ``device.retired`` or ``device.reissued``
 entry goes to the station's log first (fsynced), then the registry moves and acknowledges
 it, so ``audit verify`` can replay the step. Only a row whose device may hold its password and
-is not done can be retired: the states from which :data:`credline.lifecycle.MOVES` reaches
+is not done can be retired: the states from which :data:`credline.core.lifecycle.MOVES` reaches
 *retired* (written, verified, failed). A retired password is never issued again (the
 registry's UNIQUE(product, fingerprint) covers retired rows); a re-issued serial gets a new
 row at the next generation, so a new password, reserved by nobody until a station takes it.
@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from credline.errors import BadInput
-from credline.lifecycle import DeviceState, sources
+from credline.core.errors import BadInput
+from credline.core.lifecycle import DeviceState, sources
 from credline.provenance import ProvenanceLog, line_hash_of
 from credline.registry import Ack, Device, IllegalTransition, Registry
 

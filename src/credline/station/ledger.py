@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from credline.errors import BadInput
-from credline.lifecycle import DeviceState
+from credline.core.errors import BadInput
+from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, line_hash_of
 from credline.registry import (
     Ack,
@@ -36,8 +36,8 @@ from credline.registry import (
     SerialTaken,
 )
 from credline.registry.devices import InProgress
-from credline.station import AlreadyDone, Busy, LeaseLost, Refused
-from credline.workorder import Pending
+from credline.station.contracts import AlreadyDone, Busy, LeaseLost, Refused
+from credline.station.queue import Pending
 
 DEFAULT_LEASE = 30.0  # seconds; renewed every third of it
 

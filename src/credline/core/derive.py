@@ -12,12 +12,12 @@ sees a key. Inputs arrive as validated :class:`ProductId` / :class:`Serial`.
 
 from __future__ import annotations
 
-from credline.encoding import Encoder, encoder_for
-from credline.ids import ProductId, Serial
-from credline.kbkdf import HmacSha256, Prf, kbkdf_counter
-from credline.keystore.base import MasterKey
-from credline.policy import PasswordFormat
-from credline.secret import Password
+from credline.core.encoding import Encoder, encoder_for
+from credline.core.ids import ProductId, Serial
+from credline.core.kbkdf import HmacSha256, Prf, kbkdf_counter
+from credline.core.keys import MasterKey
+from credline.core.policy import PasswordFormat
+from credline.core.secret import Password
 
 SCHEME = "credline-v1"
 PASSWORD_LABEL = b"credline/v1/password"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
 
 # The names of credline's temporary siblings, in this version and in earlier ones (which
 # used tempfile.mkstemp with the same prefix, suffix and alphabet).

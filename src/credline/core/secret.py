@@ -8,7 +8,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from credline.encoding import constant_time_equal, normalize_typed
+from credline.core.encoding import constant_time_equal, normalize_typed
 
 
 class Password:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from credline.lifecycle import DeviceState
+from credline.core.lifecycle import DeviceState
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credline.errors import CredlineError
+from credline.core.errors import CredlineError
 
-HOOKS = Path(__file__).resolve().parents[2] / "firmware-hooks"
+HOOKS = Path(__file__).resolve().parents[3] / "firmware-hooks"
 BINARY = HOOKS / "build" / "virtual-device"
 
 

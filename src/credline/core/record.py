@@ -13,7 +13,7 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 
-from credline.secret import Password
+from credline.core.secret import Password
 
 RECORD_VERSION = 1
 MAX_RECORD = 256

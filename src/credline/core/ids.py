@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from credline.errors import BadInput, describe_origin
+from credline.core.errors import BadInput, describe_origin
 
 ID_PATTERN = re.compile(r"[0-9A-Za-z._:-]{1,64}")
 ID_RULE = "1 to 64 characters from 0-9 A-Z a-z . _ : -"

@@ -12,7 +12,7 @@ nothing is given to two devices, by this station or any other station of the cel
 
 The station owns the order of steps and nothing else: devices are reached through a
 :class:`Link` (the serial hook transport), the registry and log through a :class:`Ledger`,
-the operator through events (:mod:`credline.progress`). It never prints, never opens a port
+the operator through events (:mod:`credline.station.events`). It never prints, never opens a port
 itself and never writes a password anywhere but the device and the label.
 """
 
@@ -21,159 +21,29 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
 
-from credline.derive import SCHEME, Deriver
-from credline.errors import CheckFailed, CredlineError
-from credline.escape import escape_text
-from credline.ids import Serial
+from credline.core.derive import Deriver
+from credline.core.device import (
+    Connect,
+    Credential,
+    DeviceFault,
+    DeviceHello,
+    HookState,
+    Link,
+    VerifyMismatch,
+)
+from credline.core.errors import CheckFailed, CredlineError
+from credline.core.escape import escape_text
+from credline.core.ids import Serial
+from credline.core.lifecycle import DeviceState
+from credline.core.policy import Profile, policy_violations
+from credline.core.secret import Password
 from credline.labels import Label, LabelSink, make_label
-from credline.lifecycle import DeviceState
-from credline.policy import Profile, policy_violations
-from credline.ports import PortWatcher
-from credline.progress import BatchEvent, Event, Phase, PortEvent
-from credline.secret import Password
-from credline.workorder import Pending, WorkQueue
-
-if TYPE_CHECKING:
-    from credline.registry import Device
-
-
-class HookState(StrEnum):
-    """What a device says of its own flash on HELLO (not the registry's lifecycle)."""
-
-    BLANK = "blank"
-    PROVISIONED = "provisioned"  # holds a record, still writable
-    LOCKED = "locked"  # holds a record, write-once
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceHello:
-    """What a device says about itself. ``serial``/``key_id`` are those of its stored record."""
-
-    hardware_id: str
-    state: HookState
-    serial: str | None = None
-    key_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Credential:
-    """What goes onto one device."""
-
-    product: str
-    serial: str
-    password: Password = field(repr=False)
-    key_id: str
-    generation: int
-    scheme: str = SCHEME
-
-
-class DeviceFault(CredlineError):
-    """The device or the line failed; the message is for the operator, in plain words."""
-
-    exit_code = 1
-
-
-class VerifyMismatch(DeviceFault):
-    """The device answered VERIFY, and its stored record is not the one written."""
-
-
-class Refused(CredlineError):
-    """The registry will not give this serial (or row) to this station; says who has it."""
-
-    exit_code = 1
-
-
-class Busy(Refused):
-    """Another station of the cell has the serial in flight: try it again later."""
-
-
-class AlreadyDone(Refused):
-    """Another station of the cell finished (or set aside) this serial of the batch."""
-
-
-class LeaseLost(Refused):
-    """Another station took the row over while this one stalled: leave it alone."""
-
-
-class Link(Protocol):
-    """An open connection to the device on one port (see ``credline.transport``)."""
-
-    def hello(self) -> DeviceHello: ...
-
-    def put(self, credential: Credential) -> None: ...
-
-    def verify(self, credential: Credential) -> None: ...
-
-    def lock(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-Connect = Callable[[str], Link]  # port name or URL -> Link; DeviceFault when nothing answers
-
-
-class Ledger(Protocol):
-    """The registry and the provenance log together: each call is one durable transition.
-
-    Refusals are :class:`Refused` (a serial someone else has), :class:`Busy` (in flight on
-    another station) or :class:`LeaseLost`; any other exception stops the station.
-    """
-
-    @property
-    def station_id(self) -> str: ...
-
-    def resume(self) -> tuple[list[Pending], list[str]]:
-        """(this station's unfinished devices, serials already done in the batch)."""
-        ...
-
-    def unfinished(self) -> list[Pending]: ...
-
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None: ...
-
-    def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
-        """Generation and fingerprint for ``serial`` (generation + 1 on a collision)."""
-        ...
-
-    def bind(self, serial: str, port: str, hardware_id: str, generation: int,
-             fingerprint: str) -> None:
-        """written: the password belongs to this device alone, before it is sent."""
-        ...
-
-    def claim(self, hardware_id: str, port: str) -> Pending | None:
-        """The unfinished row bound to this device, now held by this station."""
-        ...
-
-    def release(self, serial: str, port: str, reason: str) -> None:
-        """The device failed before its password was bound: the serial is free again."""
-        ...
-
-    def advance(self, serial: str, state: DeviceState, port: str, **fields: object) -> None:
-        """written -> verified -> locked."""
-        ...
-
-    def fail(self, serial: str, port: str, reason: str) -> None: ...
-
-    def park(self, serial: str) -> None:
-        """The device went away mid-way: any station that sees it again may finish it."""
-        ...
-
-    def row(self, serial: str) -> Device | None: ...
-
-    def owner(self, serial: str) -> str | None:
-        """A plain description of who holds ``serial`` (batch and state), or None."""
-        ...
-
-    def locked(self) -> list[tuple[str, int]]:
-        """(serial, generation) of every device locked in this batch."""
-        ...
-
-    def finish(self, complete: bool) -> str:
-        """End of run: close the batch if nothing is in flight anywhere; says what it did."""
-        ...
+from credline.station.contracts import AlreadyDone, Busy, LeaseLost, Ledger, Refused
+from credline.station.events import BatchEvent, Event, Phase, PortEvent
+from credline.station.queue import Pending, WorkQueue
+from credline.transport.ports import PortWatcher
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Loading product profiles from TOML files (``factory/profiles/*.toml``).
+"""Product profiles: the TOML text of ``factory/profiles/*.toml`` checked and parsed (pure;
+:mod:`credline.files.profiles` reads the files).
 
 Every key is checked against :data:`SCHEMA`; an unknown section or key, a wrong type, a bad
 id or a policy violation raises :class:`ProfileError` naming the file, the key and the value.
@@ -9,12 +10,11 @@ Adapters that own a section (device transport, labels, compliance statement) rea
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import Any
 
-from credline.errors import BadInput, ProfileError
-from credline.ids import ProductId
-from credline.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
+from credline.core.errors import BadInput, ProfileError
+from credline.core.ids import ProductId
+from credline.core.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
 
 # section -> key -> accepted Python type(s). Required keys are listed in REQUIRED.
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -30,18 +30,6 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                    "place": str, "product_type": str},
 }
 REQUIRED = {("product", "id")}
-
-
-def load_profile(path: Path | str) -> Profile:
-    """Read and validate a profile file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read profile: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ProfileError(f"{path}: profile is not UTF-8 text") from None
-    return parse_profile(text, str(path))
 
 
 def parse_profile(text: str, source: str) -> Profile:

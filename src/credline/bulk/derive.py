@@ -1,11 +1,11 @@
 """Batch derivation: a serial list in, a CSV of passwords out, streaming.
 
 Rows are ``serial,password,generation,key_id,fingerprint``. Memory stays flat in the number
-of serials (apart from the duplicate hashes of :mod:`credline.serials`): the file is read,
+of serials (apart from the duplicate hashes of :mod:`credline.files.serials`): the file is read,
 validated, derived and written in blocks. With a key that survives ``fork`` (a key file),
 blocks are validated and derived by one worker process per core while this process reads,
 checks duplicates and writes; a PKCS#11 key derives in this process, in the token.
-The output file appears only when every row is written (:mod:`credline.atomicfile`).
+The output file appears only when every row is written (:mod:`credline.files.atomic`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 
-from credline.atomicfile import atomic_text
-from credline.derive import Deriver, password_message
-from credline.errors import BadInput
+from credline.core.derive import Deriver, password_message
+from credline.core.errors import BadInput
+from credline.files.atomic import atomic_text
+from credline.files.serials import Block, DuplicateGuard, first_malformed, malformed, read_blocks
 from credline.keystore.base import LocalKey
-from credline.serials import Block, DuplicateGuard, first_malformed, malformed, read_blocks
 
 HEADER = "serial,password,generation,key_id,fingerprint\n"
 _NEEDS_QUOTING = frozenset(',"')  # serials never hold these; some password alphabets do
@@ -106,7 +106,7 @@ def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
                 workers: int | None = None) -> int:
     """Derive every serial in ``source`` into ``out``; returns the row count.
 
-    Raises :class:`~credline.errors.BadInput` on the first malformed or duplicate serial, or
+    Raises :class:`~credline.core.errors.BadInput` on the first malformed or duplicate serial, or
     when ``source`` holds no serials at all, leaving ``out`` as it was.
     """
     if workers is None:

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from credline.errors import BadInput
+from credline.core.errors import BadInput
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile
-from credline.profiles import load_profile
 from credline.provenance import AuditReport, verify_log
 from credline.registry import open_registry
-from credline.screen import open_screen
-from credline.sim import HOOKS, Bench
-from credline.station_identity import enroll
-from credline.stationrun import StationOptions, build_station
+from credline.station.assembly import StationOptions, build_station
+from credline.station.identity import enroll
+from credline.station.screen import open_screen
+from credline.transport.virtual import HOOKS, Bench
 
 DEMO_PASSPHRASE = "DEMO-ONLY-not-for-production"  # noqa: S105 - the demo key is public by design
 MARKER = ".credline-demo"
