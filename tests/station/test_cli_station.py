@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from credline.station import assembly
 from credline.core.lifecycle import DeviceState
+from credline.station import assembly
 from tests.conftest import CliResult
 from tests.station.fakes import Bench, FakeDevice, Ledgers, World
 
