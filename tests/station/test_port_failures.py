@@ -101,7 +101,7 @@ def test_a_registry_failure_stops_the_station_and_says_where(
                                           "the station stops")
 
 
-# -- the serial hook as the station's Link (transport.hook_device.HookDevice), over a real pty ---------
+# -- the serial hook as the station's Link (transport.hook_device.HookDevice), over a pty --
 
 DEMO = load_profile(REPO / "factory" / "profiles" / "demo-device.toml")
 
