@@ -344,6 +344,11 @@ class DeviceRows:
         bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
                  s.devices.c.hardware_id == hardware_id,
                  s.devices.c.state.in_(_BOUND_IN_FLIGHT)]
+        # Most devices have nothing to claim: ask a reader first, so a HELLO takes no write
+        # lock (SQLite has one writer; every port says HELLO on every look).
+        with self._read() as conn:
+            if conn.execute(select(s.devices.c.id).where(*bound)).first() is None:
+                return None
         with self._tx() as conn:
             row = conn.execute(update(s.devices).where(
                 *bound, or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(

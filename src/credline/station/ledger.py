@@ -105,6 +105,9 @@ class RegistryLedger:
         # the write-ahead rule is per device, so ports overlap their fsyncs.
         self._lock = threading.Lock()
         self._active: set[str] = set()
+        # What each device this run bound or claimed holds (key id, generation, fingerprint,
+        # hardware id): every later entry repeats them, without a registry read each time.
+        self._facts: dict[str, dict[str, object]] = {}
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease renewal",
                                          daemon=True)
@@ -213,9 +216,10 @@ class RegistryLedger:
     def bind(self, serial: str, port: str, hardware_id: str, generation: int,
              fingerprint: str) -> None:
         """written: the password now belongs to this device alone (before it is sent)."""
-        ack = self._record("device.written", serial, port=port, hardware_id=hardware_id,
-                           key_id=self.scope.key_id, generation=generation,
-                           fingerprint=fingerprint)
+        facts: dict[str, object] = {"key_id": self.scope.key_id, "generation": generation,
+                                    "fingerprint": fingerprint, "hardware_id": hardware_id}
+        ack = self._record("device.written", serial, port=port, **facts)
+        self._facts[serial] = facts
         self._guard(lambda: self.registry.mark_written(
             self.scope.product, serial, hardware_id, holder=self.holder, ack=ack), serial)
 
@@ -229,6 +233,7 @@ class RegistryLedger:
         if device is None:
             return None
         self._working(device.serial, True)
+        self._facts[device.serial] = _facts_of(device)
         # Registry first (it decides who may take the row), then the entry, as a reservation.
         self._record("device.claimed", device.serial, port=port, hardware_id=hardware_id)
         return Pending(device.serial, device.state, device.generation)
@@ -241,10 +246,10 @@ class RegistryLedger:
 
     def advance(self, serial: str, state: DeviceState, port: str, **fields: object) -> None:
         """written -> verified -> locked, each after its signed entry."""
-        device = self.registry.device(self.scope.product, serial)
-        facts = {} if device is None else {
-            "key_id": device.key_id, "generation": device.generation,
-            "fingerprint": device.fingerprint, "hardware_id": device.hardware_id}
+        facts = self._facts.get(serial)
+        if facts is None:  # not bound or claimed by this run: the registry has them
+            device = self.registry.device(self.scope.product, serial)
+            facts = {} if device is None else _facts_of(device)
         ack = self._record(f"device.{state}", serial, port=port, **facts, **fields)
         move = {DeviceState.VERIFIED: self.registry.mark_verified,
                 DeviceState.LOCKED: self.registry.mark_locked}[state]
@@ -252,10 +257,12 @@ class RegistryLedger:
                     serial, already=state)
         if state is DeviceState.LOCKED:
             self._working(serial, False)
+            self._facts.pop(serial, None)
 
     def fail(self, serial: str, port: str, reason: str) -> None:
         ack = self._record("device.failed", serial, port=port, reason=reason)
         self._working(serial, False)
+        self._facts.pop(serial, None)
         self._guard(lambda: self.registry.mark_failed(
             self.scope.product, serial, reason, holder=self.holder, ack=ack), serial,
             already=DeviceState.FAILED)
@@ -296,3 +303,8 @@ class RegistryLedger:
         """(serial, generation) of every device locked in this batch, by any station."""
         return sorted((d.serial, d.generation)
                       for d in self.registry.devices(self.scope.batch, DeviceState.LOCKED))
+
+
+def _facts_of(device: Device) -> dict[str, object]:
+    return {"key_id": device.key_id, "generation": device.generation,
+            "fingerprint": device.fingerprint, "hardware_id": device.hardware_id}
