@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,13 @@ from credline.registry import schema as s
 from credline.registry.connect import RegistryError, now
 
 MAX_GENERATION_TRIES = 64
+# Built once: the two statements every move runs (building SQLAlchemy expressions per call
+# was most of a device's bookkeeping time, see bench/ledger.py).
+_EVENT = insert(s.events)
+_ACK = update(s.stations).where(
+    s.stations.c.station_id == bindparam("b_station"),
+    s.stations.c.log_seq < bindparam("b_seq")).values(log_seq=bindparam("b_seq"),
+                                                       log_head=bindparam("b_head"))
 _IN_FLIGHT = [state.value for state in IN_FLIGHT]
 _BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
 
@@ -101,6 +109,21 @@ def _device(row: Any) -> Device:
 
 def _lapsed() -> Any:
     return or_(s.devices.c.lease_until.is_(None), s.devices.c.lease_until < now())
+
+
+@functools.cache
+def _move_statement(target: DeviceState, holder_only: bool, extra: tuple[str, ...]) -> Any:
+    """The UPDATE for one kind of move, built once (every value a bound parameter)."""
+    where = [s.devices.c.product == bindparam("w_product"),
+             s.devices.c.serial == bindparam("w_serial"),
+             s.devices.c.state.in_([state.value for state in sources(target)])]
+    if target is DeviceState.WRITTEN:  # nothing is written before its fingerprint is
+        where.append(s.devices.c.fingerprint.is_not(None))
+    if holder_only:  # only the holder moves a row
+        where.append(s.devices.c.station_id == bindparam("w_station"))
+    columns = ("state", "reason", "updated_at", *extra)
+    return update(s.devices).where(*where).values(
+        {name: bindparam(f"v_{name}") for name in columns}).returning(*s.devices.c)
 
 
 class DeviceRows:
@@ -262,15 +285,12 @@ class DeviceRows:
                  station: str | None, by: str, ack: Ack | None, reason: str,
                  **values: object) -> Device:
         """One move inside ``conn``; ``station``, when given, must be the row's holder."""
-        where = [s.devices.c.product == product, s.devices.c.serial == serial,
-                 s.devices.c.state.in_([state.value for state in sources(target)])]
-        if target is DeviceState.WRITTEN:  # nothing is written before its fingerprint is
-            where.append(s.devices.c.fingerprint.is_not(None))
-        if station is not None:  # only the holder moves a row
-            where.append(s.devices.c.station_id == station)
-        row = conn.execute(update(s.devices).where(*where).values(
-            state=target.value, reason=reason, updated_at=now(), **values).returning(
-            *s.devices.c)).first()
+        statement = _move_statement(target, station is not None, tuple(sorted(values)))
+        params = {f"v_{name}": value for name, value in values.items()}
+        row = conn.execute(statement, {
+            "w_product": product, "w_serial": serial, "w_station": station,
+            "v_state": target.value, "v_reason": reason, "v_updated_at": now(),
+            **params}).first()
         if row is None:
             raise self._refused_move(conn, product, serial, target, station)
         self._event(conn, row.batch_id, product, serial, target.value, by, reason)
@@ -501,17 +521,15 @@ class DeviceRows:
     # -- bookkeeping -------------------------------------------------------------------------
     def _event(self, conn: Connection, batch_id: str | None, product: str, serial: str,
                name: str, station_id: str, detail: str) -> None:
-        conn.execute(insert(s.events).values(at=now(), batch_id=batch_id, product=product,
-                                             serial=serial, event=name,
-                                             station_id=station_id, detail=detail))
+        conn.execute(_EVENT, {"at": now(), "batch_id": batch_id, "product": product,
+                              "serial": serial, "event": name, "station_id": station_id,
+                              "detail": detail})
 
     def _ack(self, conn: Connection, ack: Ack | None) -> None:
         if ack is None:
             return
         # Monotonic: ports of one station commit out of order; the newest entry wins.
-        conn.execute(update(s.stations).where(
-            s.stations.c.station_id == ack.station_id, s.stations.c.log_seq < ack.seq).values(
-            log_seq=ack.seq, log_head=ack.head))
+        conn.execute(_ACK, {"b_station": ack.station_id, "b_seq": ack.seq, "b_head": ack.head})
 
 
 class _Row:
