@@ -5,7 +5,8 @@ profiles, master keys and whole derived batches. The ``assert_*`` functions run 
 QA rule (the same code as ``credline batch check``) and raise :class:`AssertionError`
 naming the rule, the serials and the pattern found, never a password. See docs/qa-guide.md.
 
-Needs ``hypothesis`` (a credline dependency). Test keys drawn here are for tests only.
+Needs ``hypothesis``: ``pip install 'credline[testing]'`` (the library itself never imports
+it). Test keys drawn here are for tests only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Sequence
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("credline.testing needs hypothesis: pip install 'credline[testing]'"
+                      ) from exc
 
 from credline.core.derive import Deriver
 from credline.core.ids import ProductId, Serial
