@@ -4,7 +4,7 @@
 factory's own script can call: it validates every input (work order, label template,
 registry, station identity) before any device is touched, then wires the serial transport,
 the registry + provenance ledger, the labels and the screen into a
-:class:`~credline.station.Station`.
+:class:`~credline.station.runner.Station`.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def _as_fault() -> Iterator[None]:
 
 
 class HookDevice:
-    """A :class:`~credline.station.Link` over the serial hook transport.
+    """A :class:`~credline.core.device.Link` over the serial hook transport.
 
     ``hwid_is_serial``: the profile takes each device's serial from its hardware id, so a
     hardware id that is no valid serial fails that device at HELLO, before anything is
