@@ -13,13 +13,13 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credline.core.errors import CredlineError
+from credline.core.errors import EnvironmentFailed
 from credline.files.atomic import write_atomic
 
 PRINTER_TIMEOUT = 10.0
 
 
-class PrinterError(CredlineError):
+class PrinterError(EnvironmentFailed):
     """The label printer could not be reached or refused the label."""
 
 

@@ -17,11 +17,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from credline.core.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, RegistryError
 
-
-class RegistryError(CredlineError):
-    """The registry cannot be used: unreachable, read-only, full, or from another credline."""
+__all__ = ["RegistryError", "check_sqlite_file", "describe", "engine_for", "not_a_registry", "now",
+           "safe_url"]
 
 
 def now() -> dt.datetime:
@@ -86,8 +85,7 @@ def describe(url: str, exc: DBAPIError) -> RegistryError:
         return RegistryError(f"registry {url} is read-only: {text}")
     if "disk" in text and ("full" in text or "I/O" in text):
         return RegistryError(f"registry {url}: the disk is full ({text})")
-    return RegistryError(f"registry {url} failed: {text}",
-                         hint="check the database server and the network")
+    return RegistryError(f"registry {url} failed: {text}")
 
 
 def not_a_registry(url: str, why: str = "it has no credline tables") -> BadInput:
