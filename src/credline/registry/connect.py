@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ def engine_for(url: str, *, writer: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise BadInput(f"invalid registry URL {url!r} (expected sqlite:///FILE or "
-                       "postgresql://USER@HOST/DB)") from None
+        raise BadInput(f"invalid registry URL {safe_url(url)!r} (expected sqlite:///FILE or "
+                       "postgresql://USER@HOST[:PORT]/DB)") from None
+    except ValueError:  # sqlalchemy's int() of the port
+        raise BadInput(f"registry URL {safe_url(url)!r}: the port is not a number") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername == "sqlite":
@@ -41,9 +44,11 @@ def engine_for(url: str, *, writer: bool = True) -> Engine:
         return _sqlite(parsed, writer)
     if parsed.drivername == "postgresql+psycopg":
         try:
-            _ = parsed.port
+            port = parsed.port
         except ValueError:
             raise BadInput(f"registry URL {safe_url(url)!r}: the port is not a number") from None
+        if port is not None and not 1 <= port <= 65535:
+            raise BadInput(f"registry URL {safe_url(url)!r}: port {port} is not from 1 to 65535")
         return create_engine(parsed, pool_pre_ping=True)
     raise BadInput(f"registry URL {url!r}: unsupported database {parsed.drivername!r} "
                    "(sqlite or postgresql)")
@@ -74,8 +79,8 @@ def _sqlite(parsed: Any, writer: bool) -> Engine:
 def safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<invalid URL>"
+    except (ArgumentError, ValueError):  # unparsable: hide what sits where a password would
+        return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
 
 
 def describe(url: str, exc: DBAPIError) -> RegistryError:
@@ -102,7 +107,7 @@ def check_sqlite_file(url: str) -> None:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return  # engine_for names the bad URL
     if parsed.drivername != "sqlite" or not parsed.database or parsed.query.get("uri"):
         return  # with uri=true, the URL's own mode= parameter decides
