@@ -95,3 +95,24 @@ def test_a_read_only_registry_is_the_environment(cli: Cli, site: Site) -> None:
     assert not (site.root / "labels").exists()
     with open_registry(site.url, create=False) as reg:
         assert reg.batch("BG") is None
+
+
+@pytest.mark.parametrize("make", ["a-folder", "in-proc"])
+def test_a_log_that_cannot_be_written_opens_no_batch(cli: Cli, site: Site, make: str) -> None:
+    log = site.root / "p.jsonl"
+    if make == "a-folder":
+        log.mkdir()
+    work_order = site.root / "order.txt"
+    work_order.write_text("SG-1\n")
+    target = log if make == "a-folder" else Path("/proc/credline-x/p.jsonl")
+    result = cli("station", "run", "--profile", str(PROFILE), "--key", str(site.key),
+                 "--batch", "BG", "--serials", str(work_order), "--registry", site.url,
+                 "--log", str(target), "--station-key", str(site.station_key),
+                 "--labels", str(site.root / "labels"), "--plain", "--idle-exit", "2",
+                 "--port", site.device.port)
+    assert result.exit_code == 2, result.output
+    assert str(target) in result.stderr and "Traceback" not in result.output
+    assert site.device.runtime()["provisioned"] == "0"
+    assert not (site.root / "labels").exists()
+    with open_registry(site.url, create=False) as reg:
+        assert reg.batch("BG") is None

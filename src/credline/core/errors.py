@@ -138,6 +138,12 @@ class ToolMissing(EnvironmentFailed):
     default_hint = "install the build tools (make, a C compiler)"
 
 
+class PrinterError(EnvironmentFailed):
+    """The label printer could not be reached or refused the label."""
+
+    default_hint = "check the printer is on, online and has paper"
+
+
 def os_failure(exc: OSError, what: str) -> CredlineError:
     """An OS error while touching ``what`` (a path and its role) as the right branch: a full,
     read-only or failing disk is the environment; a missing folder or a path that is not a

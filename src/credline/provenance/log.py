@@ -85,7 +85,10 @@ class ProvenanceLog:
         unless ``repair`` truncates it (the torn entry was never acknowledged: its device was
         not reported PASS). Several stations may share one file, one after another.
         """
-        data = path.read_bytes() if path.exists() else b""
+        try:
+            data = path.read_bytes() if path.exists() else b""
+        except OSError as exc:  # a folder, unreadable, a failing disk
+            raise os_failure(exc, f"{path}: cannot read the provenance log") from None
         if data and not data.endswith(b"\n"):
             cut = data.rfind(b"\n") + 1
             if not repair:
