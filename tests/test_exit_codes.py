@@ -146,3 +146,9 @@ def test_the_readme_and_the_operator_guide_list_every_code() -> None:
     for code in (0, 1, 2, 3, 4):
         assert f" {code} " in line.group(1).replace("\n", " ")
         assert f"\n| {code} |" in guide
+
+
+def test_a_negative_sim_baud_is_2_before_any_device_starts(cli: Cli, tmp_path: Path) -> None:
+    result = cli("sim", "--baud", "-9600", "--count", "1", "--workdir", str(tmp_path / "sim"))
+    assert result.exit_code == 2, result.output
+    assert "-9600" in result.output and not (tmp_path / "sim").exists()
