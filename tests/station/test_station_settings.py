@@ -36,7 +36,7 @@ def profile_with(root: Path, section: str, line: str) -> Path:
     ("device", 'transport = "carrier-pigeon"',
      "[device] transport = 'carrier-pigeon': unknown transport (known: hook, serial)"),
     ("device", "verifier_iterations = 0", "[device] verifier_iterations = 0: must be between 1"),
-    ("device", "verifier_iterations = 4294967296", "must be between 1 and 1,000,000"),
+    ("device", "verifier_iterations = 200001", "must be between 1 and 200,000"),
     ("label", 'printer = "tcp://256.1.1.1:99999"',
      "[label] printer = 'tcp://256.1.1.1:99999': the port must be a number from 1 to 65535"),
     ("label", 'printer = "tcp://256.1.1.1:9100"', "'256.1.1.1' is not a valid IPv4 address"),
