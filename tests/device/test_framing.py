@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from credline.core.errors import RecordError
 from credline.core.framing import MAX_FRAME, Deframer, Frame, FrameError, decode
-from credline.core.record import Record, RecordError
+from credline.core.record import Record
 from credline.core.secret import Password
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "protocol.txt"

@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import segno
 
-from credline.core.errors import ProfileError
+from credline.core.errors import PrinterError, ProfileError
 from credline.core.profile import parse_profile
 from credline.labels import Label, LabelSink, LabelSpec, spec_from_profile, zpl
 from credline.labels.model import QrKind, qr_content
-from credline.labels.output import PrinterError, send_to_printer
+from credline.labels.output import send_to_printer
 
 REPO = Path(__file__).resolve().parents[2]
 SN0001_PASSWORD = "WW4V6P8BPYR2"  # credline-v1, test key, acme-cam, SN0001, generation 0

@@ -97,8 +97,10 @@ def test_a_registry_failure_stops_the_station_and_says_where(
     ledgers.runs.append(broken)
     with pytest.raises(RegistryError, match="disk I/O error"):
         station(profile, master_key, broken, bench.connect, ("p0",), events).run()
-    assert fails(events)["p0"].startswith("registry sqlite:///x.db failed: disk I/O error; "
-                                          "the station stops")
+    # The environment's hint rides along: it is what the operator should check.
+    assert fails(events)["p0"].startswith("registry sqlite:///x.db failed: disk I/O error "
+                                          "(check the database server, the network and the "
+                                          "disk); the station stops")
 
 
 # -- the serial hook as the station's Link (transport.hook_device.HookDevice), over a pty --

@@ -40,13 +40,15 @@ class Site:
     device: VirtualDevice
 
     def run(self, cli: Cli, url: str, *, order: str = "SG-1\n",
-            station_key: Path | None = None) -> CliResult:
+            station_key: Path | None = None, profile: Path = PROFILE,
+            labels: Path | None = None) -> CliResult:
         work_order = self.root / "order.txt"
         work_order.write_text(order)
-        return cli("station", "run", "--profile", str(PROFILE), "--key", str(self.key),
+        return cli("station", "run", "--profile", str(profile), "--key", str(self.key),
                    "--batch", "BG", "--serials", str(work_order), "--registry", url,
                    "--log", str(self.root / "p.jsonl"), "--station-key",
-                   str(station_key or self.station_key), "--labels", str(self.root / "labels"),
+                   str(station_key or self.station_key), "--labels",
+                   str(labels or self.root / "labels"),
                    "--plain", "--idle-exit", "2", "--port", self.device.port)
 
     def assert_nothing_written(self) -> None:

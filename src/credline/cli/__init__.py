@@ -3,9 +3,10 @@
 Each module in this package registers its commands by exposing ``COMMANDS`` (a list of click
 commands or groups); :func:`build` collects them, so adding a command never edits this file.
 :func:`main` is the one error boundary: a :class:`~credline.core.errors.CredlineError` becomes one
-line on stderr and its exit code (0 ok, 1 check failed, 2 bad input); anything unexpected
-becomes a one-line internal error without a traceback (``CREDLINE_DEBUG=1`` shows it), so no
-secret can ride out on a stack frame.
+line on stderr and its branch's exit code (0 ok, 1 a check or a device failed, 2 bad input,
+4 the environment failed, with a hint); an OS error that escaped with a full or failing disk
+is the environment too; anything else unexpected becomes a one-line internal error (3) without
+a traceback (``CREDLINE_DEBUG=1`` shows it), so no secret can ride out on a stack frame.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import importlib
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 import click
 
 from credline import __version__
-from credline.core.errors import EXIT_INTERNAL, CredlineError
+from credline.core.errors import EXIT_INTERNAL, CredlineError, StorageFailed, os_failure
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -59,13 +61,23 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        failure = os_failure(exc, exc.filename or "a file")
+        if not isinstance(failure, StorageFailed):
+            _internal(exc)
+        click.echo(f"credline: error: {failure}", err=True)
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         click.echo("credline: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        if os.environ.get("CREDLINE_DEBUG"):
-            raise
-        click.echo(f"credline: internal error ({type(exc).__name__}); this is a bug, please "
-                   "report it (set CREDLINE_DEBUG=1 for details)", err=True)
-        sys.exit(EXIT_INTERNAL)
+        _internal(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal(exc: Exception) -> NoReturn:
+    if os.environ.get("CREDLINE_DEBUG"):
+        raise exc
+    click.echo(f"credline: internal error ({type(exc).__name__}); this is a bug, please "
+               "report it (set CREDLINE_DEBUG=1 for details)", err=True)
+    sys.exit(EXIT_INTERNAL)

@@ -11,6 +11,7 @@ import click
 from credline.cli._common import key_option
 from credline.core.derive import MAX_GENERATION, Deriver
 from credline.core.ids import Serial
+from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
 from credline.transport.serial_hook import provision_device
@@ -21,7 +22,8 @@ from credline.transport.virtual import Bench
 @click.option("--count", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Where the flash files live (default: a temporary directory).")
-@click.option("--baud", type=int, default=0, help="Simulated line speed (0: as fast as possible).")
+@click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
+              help="Simulated line speed (0: as fast as possible).")
 def sim(count: int, workdir: Path | None, baud: int) -> None:
     """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
 

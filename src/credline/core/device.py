@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from credline.core.derive import SCHEME
-from credline.core.errors import CredlineError
+from credline.core.errors import DeviceError
 from credline.core.secret import Password
 
 
@@ -47,10 +47,8 @@ class Credential:
     scheme: str = SCHEME
 
 
-class DeviceFault(CredlineError):
+class DeviceFault(DeviceError):
     """The device or the line failed; the message is for the operator, in plain words."""
-
-    exit_code = 1
 
 
 class VerifyMismatch(DeviceFault):

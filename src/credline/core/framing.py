@@ -11,13 +11,15 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from credline.core.errors import FrameError
+
 PROTOCOL_VERSION = 1
 MAX_FRAME = 512  # decoded bytes, header and CRC included
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
 
 
-class FrameError(ValueError):
-    """A frame that cannot be decoded (bad escape, bad CRC, too short or too long)."""
+__all__ = ["END", "ESC", "MAX_FRAME", "PROTOCOL_VERSION", "Deframer", "Frame", "FrameError",
+           "decode", "unslip"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Product profiles: the TOML text of ``factory/profiles/*.toml`` checked and parsed (pure;
 :mod:`credline.files.profiles` reads the files).
 
-Every key is checked against :data:`SCHEMA`; an unknown section or key, a wrong type, a bad
-id or a policy violation raises :class:`ProfileError` naming the file, the key and the value.
+Every key is checked against :data:`SCHEMA` and its range against
+:data:`credline.core.settings.CHECKS`; an unknown section or key, a wrong type, a value out
+of range, a bad id or a policy violation raises :class:`ProfileError` naming the file, the
+key and the value.
 Adapters that own a section (device transport, labels, compliance statement) read it from
 ``Profile.sections`` and add their keys to :data:`SCHEMA` here, in one place.
 """
@@ -15,6 +17,7 @@ from typing import Any
 from credline.core.errors import BadInput, ProfileError
 from credline.core.ids import ProductId
 from credline.core.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
+from credline.core.settings import check_values
 
 # section -> key -> accepted Python type(s). Required keys are listed in REQUIRED.
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -80,6 +83,10 @@ def _check_schema(data: dict[str, Any], source: str) -> None:
     for section, key in REQUIRED:
         if key not in data.get(section, {}):
             raise ProfileError(f"{source}: [{section}] {key} is required")
+    bad = check_values(data)
+    if bad is not None:
+        section, key, value, why = bad
+        raise ProfileError(f"{source}: [{section}] {key} = {value!r}: {why}")
 
 
 def _enum(kind: Any, table: dict[str, Any], key: str, default: Any, where: Any) -> Any:

@@ -13,6 +13,7 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 
+from credline.core.errors import RecordError
 from credline.core.secret import Password
 
 RECORD_VERSION = 1
@@ -21,8 +22,6 @@ SALT_BYTES = 16
 DEFAULT_ITERATIONS = 10_000
 
 
-class RecordError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
-from credline.core.errors import BadInput
+from credline.core.errors import BadInput, os_failure
 
 # The names of credline's temporary siblings, in this version and in earlier ones (which
 # used tempfile.mkstemp with the same prefix, suffix and alphabet).
@@ -180,7 +180,7 @@ def _replacing(path: Path, what: str, mode: int, text: bool) -> Iterator[IO[Any]
     try:
         temp = _Temporary(path, mode)
     except OSError as exc:
-        raise BadInput(f"{path}: cannot create {what}: {exc.strerror}") from None
+        raise os_failure(exc, f"{path}: cannot create {what}") from None
     try:
         with (os.fdopen(temp.fd, "w", encoding="utf-8", newline="", closefd=False) if text
               else os.fdopen(temp.fd, "wb", closefd=False)) as handle:
@@ -190,7 +190,7 @@ def _replacing(path: Path, what: str, mode: int, text: bool) -> Iterator[IO[Any]
         temp.publish()
     except OSError as exc:
         temp.discard()
-        raise BadInput(f"{path}: cannot write {what}: {exc.strerror}") from None
+        raise os_failure(exc, f"{path}: cannot write {what}") from None
     except BaseException:
         temp.discard()
         raise

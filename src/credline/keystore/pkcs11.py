@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
-from credline.core.errors import KeystoreError
+from credline.core.errors import KeystoreError, KeystoreUnavailable
 from credline.core.keys import key_id_of
 from credline.keystore.base import KEY_BYTES
 
@@ -84,8 +84,8 @@ def _open_session(uri: Pkcs11Uri, *, rw: bool = False) -> Any:
     from pkcs11 import exceptions as p11e
 
     if not os.path.exists(uri.module):
-        raise KeystoreError(f"{uri.text}: PKCS#11 module {uri.module!r} not found (set "
-                            "CREDLINE_PKCS11_MODULE)")
+        raise KeystoreUnavailable(f"{uri.text}: PKCS#11 module {uri.module!r} not found",
+                                  hint="install it or set CREDLINE_PKCS11_MODULE")
     if uri.pin is None:
         raise KeystoreError(f"{uri.text}: no PIN (set CREDLINE_PKCS11_PIN)")
     try:
@@ -97,7 +97,9 @@ def _open_session(uri: Pkcs11Uri, *, rw: bool = False) -> Any:
             # already logged in, and this one shares that login.
             return token.open(rw=rw)
     except p11e.NoSuchToken:
-        raise KeystoreError(f"{uri.text}: no token labelled {uri.token!r}") from None
+        raise KeystoreUnavailable(f"{uri.text}: no token labelled {uri.token!r}",
+                                  hint="check the token is plugged in and initialised"
+                                  ) from None
     except p11e.PinIncorrect:
         raise KeystoreError(f"{uri.text}: the token refused the PIN") from None
     except p11e.PinLocked:

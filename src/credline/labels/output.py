@@ -13,14 +13,10 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from credline.core.errors import CredlineError
+from credline.core.errors import PrinterError
 from credline.files.atomic import write_atomic
 
 PRINTER_TIMEOUT = 10.0
-
-
-class PrinterError(CredlineError):
-    """The label printer could not be reached or refused the label."""
 
 
 def write_private(path: Path, data: bytes) -> None:

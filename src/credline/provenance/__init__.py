@@ -8,11 +8,11 @@ registry (:mod:`~credline.provenance.chain`, :mod:`~credline.provenance.replay` 
 
 from __future__ import annotations
 
+from credline.core.errors import ProvenanceError
 from credline.provenance.audit import AuditReport, Finding, collect_logs, verify_cell, verify_log
 from credline.provenance.log import (
     FORBIDDEN_FIELDS,
     GENESIS,
-    ProvenanceError,
     ProvenanceLog,
     canonical,
     check_log_head,

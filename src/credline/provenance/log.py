@@ -29,16 +29,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from credline.core.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, ProvenanceError, os_failure
 from credline.core.secret import Password
 
 GENESIS = "0" * 64
 FORBIDDEN_FIELDS = frozenset({"password", "passphrase", "key", "secret", "pin", "okm"})
 Clock = Callable[[], dt.datetime]
-
-
-class ProvenanceError(CredlineError):
-    """The log cannot be written or continued (torn tail, disk full, wrong station key)."""
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -89,7 +85,10 @@ class ProvenanceLog:
         unless ``repair`` truncates it (the torn entry was never acknowledged: its device was
         not reported PASS). Several stations may share one file, one after another.
         """
-        data = path.read_bytes() if path.exists() else b""
+        try:
+            data = path.read_bytes() if path.exists() else b""
+        except OSError as exc:  # a folder, unreadable, a failing disk
+            raise os_failure(exc, f"{path}: cannot read the provenance log") from None
         if data and not data.endswith(b"\n"):
             cut = data.rfind(b"\n") + 1
             if not repair:
@@ -128,8 +127,8 @@ class ProvenanceLog:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise ProvenanceError(f"{self.path}: cannot append to the provenance log: "
-                                  f"{exc.strerror}") from None
+            raise os_failure(exc, f"{self.path}: cannot append to the provenance log"
+                             ) from None
         self.seq += 1
         self.head = line_hash(line)
         self._size = start + len(line)

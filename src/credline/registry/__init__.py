@@ -29,11 +29,10 @@ from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from credline.core.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
 from credline.core.lifecycle import DeviceState
 from credline.registry import schema as s
 from credline.registry.connect import (
-    RegistryError,
     check_sqlite_file,
     describe,
     engine_for,
@@ -48,7 +47,6 @@ from credline.registry.devices import (
     DeviceRows,
     Holder,
     IllegalTransition,
-    SerialTaken,
     _device,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from credline.core.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, RegistryError
 
-
-class RegistryError(CredlineError):
-    """The registry cannot be used: unreachable, read-only, full, or from another credline."""
+__all__ = ["RegistryError", "check_sqlite_file", "describe", "engine_for", "not_a_registry", "now",
+           "safe_url"]
 
 
 def now() -> dt.datetime:
@@ -32,8 +32,10 @@ def engine_for(url: str, *, writer: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise BadInput(f"invalid registry URL {url!r} (expected sqlite:///FILE or "
-                       "postgresql://USER@HOST/DB)") from None
+        raise BadInput(f"invalid registry URL {safe_url(url)!r} (expected sqlite:///FILE or "
+                       "postgresql://USER@HOST[:PORT]/DB)") from None
+    except ValueError:  # sqlalchemy's int() of the port
+        raise BadInput(f"registry URL {safe_url(url)!r}: the port is not a number") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername == "sqlite":
@@ -42,9 +44,11 @@ def engine_for(url: str, *, writer: bool = True) -> Engine:
         return _sqlite(parsed, writer)
     if parsed.drivername == "postgresql+psycopg":
         try:
-            _ = parsed.port
+            port = parsed.port
         except ValueError:
             raise BadInput(f"registry URL {safe_url(url)!r}: the port is not a number") from None
+        if port is not None and not 1 <= port <= 65535:
+            raise BadInput(f"registry URL {safe_url(url)!r}: port {port} is not from 1 to 65535")
         return create_engine(parsed, pool_pre_ping=True)
     raise BadInput(f"registry URL {url!r}: unsupported database {parsed.drivername!r} "
                    "(sqlite or postgresql)")
@@ -75,8 +79,8 @@ def _sqlite(parsed: Any, writer: bool) -> Engine:
 def safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<invalid URL>"
+    except (ArgumentError, ValueError):  # unparsable: hide what sits where a password would
+        return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
 
 
 def describe(url: str, exc: DBAPIError) -> RegistryError:
@@ -86,8 +90,7 @@ def describe(url: str, exc: DBAPIError) -> RegistryError:
         return RegistryError(f"registry {url} is read-only: {text}")
     if "disk" in text and ("full" in text or "I/O" in text):
         return RegistryError(f"registry {url}: the disk is full ({text})")
-    return RegistryError(f"registry {url} failed: {text}",
-                         hint="check the database server and the network")
+    return RegistryError(f"registry {url} failed: {text}")
 
 
 def not_a_registry(url: str, why: str = "it has no credline tables") -> BadInput:
@@ -104,7 +107,7 @@ def check_sqlite_file(url: str) -> None:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return  # engine_for names the bad URL
     if parsed.drivername != "sqlite" or not parsed.database or parsed.query.get("uri"):
         return  # with uri=true, the URL's own mode= parameter decides

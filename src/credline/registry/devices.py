@@ -19,11 +19,11 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from credline.core.errors import BadInput, CredlineError
+from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
 from credline.core.lifecycle import IN_FLIGHT, DeviceState, sources
 from credline.files.atomic import atomic_text
 from credline.registry import schema as s
-from credline.registry.connect import RegistryError, now
+from credline.registry.connect import now
 
 MAX_GENERATION_TRIES = 64
 # Built once: the two statements every move runs (building SQLAlchemy expressions per call
@@ -37,20 +37,16 @@ _IN_FLIGHT = [state.value for state in IN_FLIGHT]
 _BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
 
 
-class SerialTaken(CredlineError):
-    """Another batch or station holds this serial, or it is retired."""
-
-
 class InProgress(SerialTaken):
     """Another station of this batch holds the serial under a live lease, or wrote it."""
 
 
-class IllegalTransition(CredlineError):
+class IllegalTransition(BadInput):
     """A device was asked to move to a state it cannot reach from where it is, or by a
     station that does not hold it."""
 
 
-class ClaimRefused(CredlineError):
+class ClaimRefused(BadInput):
     """A device claims a row it may not have: another device's, or held live elsewhere."""
 
 

@@ -17,6 +17,7 @@ from credline.core.derive import Deriver
 from credline.core.errors import BadInput, ProfileError
 from credline.core.keys import MasterKey
 from credline.core.policy import Profile
+from credline.files.folders import probe_folder
 from credline.files.serials import read_serials
 from credline.labels import LabelSink, spec_from_profile
 from credline.provenance import ProvenanceLog, check_log_head
@@ -92,6 +93,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     spec = spec_from_profile(profile)
     label_dir = options.label_dir or Path("labels") / options.batch
     labels = LabelSink(label_dir, spec, options.batch)
+    probe_folder(label_dir, "--labels folder")  # before the batch opens, not at device 1
     deriver = Deriver(key, profile.format)
     built = BuiltStation(station=None)  # type: ignore[arg-type]
     try:

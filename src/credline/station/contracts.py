@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from credline.core.errors import CredlineError
+from credline.core.errors import Failed
 from credline.core.lifecycle import DeviceState
 from credline.station.queue import Pending
 
@@ -14,10 +14,8 @@ if TYPE_CHECKING:
     from credline.registry import Device
 
 
-class Refused(CredlineError):
+class Refused(Failed):
     """The registry will not give this serial (or row) to this station; says who has it."""
-
-    exit_code = 1
 
 
 class Busy(Refused):

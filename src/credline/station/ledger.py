@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from credline.core.errors import BadInput
+from credline.core.errors import BadInput, os_failure
 from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, line_hash_of
 from credline.registry import (
@@ -55,8 +55,8 @@ class RunLock:
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise BadInput(f"{self.path}: cannot create the station's run lock: "
-                           f"{exc.strerror}") from None
+            raise os_failure(exc, f"{self.path}: cannot create the station's run lock"
+                             ) from None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

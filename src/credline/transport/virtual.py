@@ -13,14 +13,14 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credline.core.errors import CredlineError
+from credline.core.errors import ToolMissing
 
 HOOKS = Path(__file__).resolve().parents[3] / "firmware-hooks"
 BINARY = HOOKS / "build" / "virtual-device"
 
 
-class SimError(CredlineError):
-    pass
+class SimError(ToolMissing):
+    """Virtual devices cannot be built or started on this machine."""
 
 
 def build() -> Path:

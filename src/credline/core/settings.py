@@ -1,0 +1,107 @@
+"""Range checks of profile values: what a type check alone lets through (pure).
+
+:func:`check_values` runs after :mod:`credline.core.profile` has checked each key's type, so
+every value here has its schema type. Each check returns what is wrong, in words, or None;
+the caller names the file, the key and the value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+# The transports a profile may name. One place: the transport registry replaces this tuple.
+# "serial" is the serial hook's old name, kept so existing profiles still load.
+KNOWN_TRANSPORTS = ("hook", "serial")
+MIN_BAUD, MAX_BAUD = 50, 4_000_000  # the span of the UARTs and USB adapters in use
+MAX_TIMEOUT = 600  # seconds; a longer wait is a typo, not a slow device
+MAX_RETRIES = 100
+MAX_VERIFIER_ITERATIONS = 200_000  # the hook refuses more (credline_hook.c)
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+Check = Callable[[Any], str | None]
+
+
+def _between(low: int, high: int, unit: str = "") -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        if not low <= value <= high:
+            return f"must be between {low:,} and {high:,}{unit}"
+        return None
+    return check
+
+
+def _positive_below(high: int, unit: str) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        if not 0 < value <= high:
+            return f"must be more than 0 and at most {high:,}{unit}"
+        return None
+    return check
+
+
+def _transport(value: Any) -> str | None:
+    if value in KNOWN_TRANSPORTS:
+        return None
+    return f"unknown transport (known: {', '.join(KNOWN_TRANSPORTS)})"
+
+
+def _printer(value: Any) -> str | None:
+    """``tcp://HOST[:PORT]`` (port 1-65535) or an absolute device or FIFO path."""
+    if value.startswith("/"):
+        return None
+    if not value.startswith("tcp://"):
+        return "must be tcp://HOST:PORT or a device path such as /dev/usb/lp0"
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port must be a number from 1 to 65535"
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        return "must be tcp://HOST:PORT, nothing more"
+    return _host(parts.hostname or "")
+
+
+def _host(host: str) -> str | None:
+    if not host:
+        return "names no host"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if all(label.isdigit() for label in labels):
+        return f"host {host!r} is not a valid IPv4 address"
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return f"host {host!r} is not a valid host name"
+    return None
+
+
+CHECKS: dict[tuple[str, str], Check] = {
+    ("device", "transport"): _transport,
+    ("device", "baud"): _between(MIN_BAUD, MAX_BAUD, " baud"),
+    ("device", "timeout"): _positive_below(MAX_TIMEOUT, " seconds"),
+    ("device", "retries"): _between(0, MAX_RETRIES),
+    ("device", "verifier_iterations"): _between(1, MAX_VERIFIER_ITERATIONS),
+    ("label", "printer"): _printer,
+}
+
+
+def check_values(data: dict[str, Any]) -> tuple[str, str, Any, str] | None:
+    """The first (section, key, value, why) that is out of range, or None."""
+    for (section, key), check in CHECKS.items():
+        table = data.get(section, {})
+        if key in table:
+            why = check(table[key])
+            if why is not None:
+                return section, key, table[key], why
+    return None
