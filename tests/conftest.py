@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from credline.cli import main
 from credline.keystore import keyfile
 from credline.keystore.base import LocalKey
+from credline.registry import open_registry
+from credline.station.identity import enroll
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_KEY = bytes(range(32))  # a published test key: the vectors use it too
@@ -33,6 +35,18 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     keyfile.create(path, TEST_KEY, PASSPHRASE, params=FAST_SCRYPT)
     monkeypatch.setenv("CREDLINE_PASSPHRASE", PASSPHRASE)
     return path
+
+
+@pytest.fixture
+def station_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    monkeypatch.setenv("CREDLINE_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CREDLINE_STATION_PASSPHRASE", PASSPHRASE)
+    key = tmp_path / "master.key"
+    keyfile.create(key, TEST_KEY, PASSPHRASE, params=FAST_SCRYPT)
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(url) as reg:
+        enroll(tmp_path / "station.key", "st1", PASSPHRASE, reg, params=FAST_SCRYPT)
+    yield {"key": key, "db": tmp_path / "registry.db", "root": tmp_path}
 
 
 @dataclass(frozen=True)
