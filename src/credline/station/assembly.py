@@ -22,6 +22,7 @@ from pathlib import Path
 from credline.core.derive import Deriver
 from credline.core.device import Connect
 from credline.core.errors import BadInput, ProfileError
+from credline.core.ids import Serial
 from credline.core.keys import MasterKey
 from credline.core.policy import Profile
 from credline.files.serials import read_serials
@@ -44,6 +45,7 @@ class StationOptions:
     patterns: tuple[str, ...] = ()
     auto: bool = False
     work_order: Path | None = None
+    serials: tuple[str, ...] = ()  # given on the command line (provision --serial), not a file
     registry_url: str = "sqlite:///credline.db"
     log_path: Path = Path("provenance.jsonl")
     station_key: Path | None = None
@@ -97,6 +99,16 @@ def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
     return serials
 
 
+def _order(profile: Profile, options: StationOptions) -> list[str] | None:
+    """The serials to use: those given directly (each checked), else the work order's."""
+    if not options.serials:
+        return load_work_order(profile, options.work_order)
+    if options.work_order is not None or serial_source(profile) == "device":
+        raise ProfileError(f"{profile.source}: serials were given directly: give no work "
+                           "order, and keep [device] serial_source = 'work-order'")
+    return [Serial(serial, origin="--serial") for serial in options.serials]
+
+
 def build_station(profile: Profile, key: MasterKey, options: StationOptions,
                   emit: Callable[[Event], None], *, ledger: Ledger | None = None,
                   connect: Connect | None = None) -> BuiltStation:
@@ -104,7 +116,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
 
     ``ledger`` and ``connect`` replace the registry/log and the profile's transport (see the
     module docstring); an injected ledger is not closed by :meth:`BuiltStation.close`."""
-    serials = load_work_order(profile, options.work_order)
+    serials = _order(profile, options)
     spec = spec_from_profile(profile)
     label_dir = options.label_dir or Path("labels") / options.batch
     labels = LabelSink(label_dir, spec, options.batch)
