@@ -19,6 +19,8 @@ from credline.transport.virtual import Bench
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
 # run ends: the device is not taken off, so nothing else will happen on it.
 PROVISION_IDLE_EXIT = 0.5
+# What stops `credline sim` (and its devices) besides Ctrl-C: kill, a closed terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterrupt
 
 
 @click.command("sim")
@@ -29,19 +31,42 @@ PROVISION_IDLE_EXIT = 0.5
 def sim(count: int, workdir: Path | None, baud: int) -> None:
     """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
 
-    Runs until interrupted (Ctrl-C); stopping it stops the devices.
+    Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices.
 
     \b
     Example:
       credline sim --count 8 --workdir /tmp/line
     """
     directory = workdir or Path(tempfile.mkdtemp(prefix="credline-sim-"))
-    with Bench(directory, count, baud=baud) as bench:
-        for port in bench.ports:
-            click.echo(port)
-        click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C stops them",
-                   err=True)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    # Installed before the first device starts, so a stop that comes while they start still
+    # unwinds through Bench, which stops the ones already running. (A blocked signal mask
+    # would be inherited by the device processes and keep them from stopping.)
+    previous = {sig: signal.getsignal(sig) for sig in (*STOP_SIGNALS, signal.SIGINT)}
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _stop)
+    try:
+        with Bench(directory, count, baud=baud) as bench:
+            for port in bench.ports:
+                click.echo(port)
+            click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C "
+                       "stops them", err=True)
+            while True:
+                signal.pause()
+    except (_Stopped, KeyboardInterrupt):
+        pass  # Bench has stopped the devices
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP reached `credline sim`."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    for sig in (*STOP_SIGNALS, signal.SIGINT):  # none may interrupt the devices' stopping
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped(signal.Signals(signum).name)
 
 
 @click.command("provision")
