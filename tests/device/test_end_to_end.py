@@ -190,3 +190,15 @@ def test_cli_reports_a_missing_port_plainly(station_env: dict[str, Path]) -> Non
     assert "--port /dev/ttyNOPE: no such port" in result.stderr
     assert not (station_env["root"] / "log.jsonl").exists()  # refused before the batch
     assert "Traceback" not in result.stderr
+
+
+def test_provision_fails_a_foreign_locked_device_plainly(device: VirtualDevice,
+                                                         station_env: dict[str, Path]) -> None:
+    provision_device(device.port, record("OTHER-1"))  # locked by someone else, not this batch
+    result = provision_cli(station_env, device.port)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "OTHER-1" in result.stdout and "Traceback" not in result.stderr
+    assert "batch B1 not complete: 0 passed" in result.stderr
+    with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
+        assert all(row.state is not LifeState.LOCKED for row in reg.devices("B1"))
+    assert device.runtime()["serial"] == "OTHER-1"
