@@ -32,7 +32,7 @@ from credline.registry import open_registry
 from credline.station.assembly import StationOptions, build_station
 from credline.station.events import Event, Phase, PortEvent
 from credline.station.identity import enroll
-from credline.transport.serial_hook import provision_device
+from credline.transport.serial_hook import HookLink
 from credline.transport.virtual import HOOKS, Bench, build
 
 PROFILE = HOOKS.parent / "factory" / "profiles" / "demo-device.toml"
@@ -45,18 +45,28 @@ def record(i: int) -> Record:
     return Record(f"BENCH-{i:05d}", "e98c6960947e8461", 0, password=Password("WW4V6P8BPYR2"))
 
 
+def exchange(port: str, rec: Record, baud: int) -> int:
+    """The bare HELLO, PUT, VERIFY, LOCK of one device (the wire alone, no bookkeeping);
+    returns the bytes that crossed the line."""
+    with HookLink(port, baud=baud) as link:
+        link.hello()
+        link.put(rec)
+        link.verify(rec)
+        link.lock()
+        return link.bytes_sent + link.bytes_received
+
+
 def one_port(ports: list[str], baud: int) -> tuple[float, int]:
     start = time.perf_counter()
     crossed = 0
     for i, port in enumerate(ports):
-        result = provision_device(port, record(i), baud=baud)
-        crossed += result.bytes_sent + result.bytes_received
+        crossed += exchange(port, record(i), baud)
     return time.perf_counter() - start, crossed
 
 
 def _port_worker(ports: list[str], first: int, baud: int) -> None:
     for i, port in enumerate(ports):  # the devices an operator plugs into this port in turn
-        provision_device(port, record(first + i), baud=baud)
+        exchange(port, record(first + i), baud)
 
 
 def all_ports(ports: list[str], lines: int, baud: int) -> float:

@@ -155,6 +155,15 @@ def test_check_password_reads_like_a_person(key_file: Path) -> None:
     assert "WW4V" not in wrong.stderr + wrong.stdout
 
 
+def test_check_password_in_process(cli: Cli, key_file: Path) -> None:
+    base = ("--key", str(key_file), "--product", "acme-cam", "--serial", "SN0001")
+    ok = cli("check-password", *base, input="WW4V6P8BPYR2\n")
+    assert ok.exit_code == 0, ok.output
+    wrong = cli("check-password", *base, input="WW4V6P8BPYR3\n")
+    assert wrong.exit_code == 1 and "does not match" in wrong.stderr
+    assert "WW4V" not in wrong.output
+
+
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     found = []
     for name, command in group.commands.items():

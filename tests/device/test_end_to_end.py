@@ -12,30 +12,50 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credline.core.framing import Deframer, Frame
+from credline.core.lifecycle import DeviceState as LifeState
 from credline.core.protocol import HELLO, PUT, DeviceState, WireError
+from credline.provenance import verify_log
+from credline.registry import open_registry
 from credline.transport.serial_hook import (
     DeviceRefused,
     HookLink,
     NoAnswer,
     VerifyFailed,
-    provision_device,
 )
 from credline.transport.virtual import VirtualDevice
 from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 from tests.device.conftest import PASSWORD, record
+from tests.device.exchange import provision_device
 
 PROFILE = Path(__file__).parent.parent.parent / "factory" / "profiles" / "acme-cam.toml"
 
 
-def test_provision_reboot_and_read_back_with_the_runtime_api(device: VirtualDevice,
-                                                             key_file: Path) -> None:
-    result = subprocess.run(
-        [*credline_command(), "provision", "--port", device.port, "--key", str(key_file),
-         "--profile", str(PROFILE), "--serial", "SN0001"],
-        env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE), capture_output=True, text=True,
-        timeout=60, check=False)
+def provision_cli(env: dict[str, Path], port: str, serial: str = "SN0001",
+                  ) -> subprocess.CompletedProcess[str]:
+    """``credline provision`` in a subprocess, on the registry and station of ``env``."""
+    root = env["root"]
+    return subprocess.run(
+        [*credline_command(), "provision", "--port", port, "--key", str(env["key"]),
+         "--profile", str(PROFILE), "--serial", serial, "--batch", "B1",
+         "--registry", f"sqlite:///{env['db']}", "--log", str(root / "log.jsonl"),
+         "--station-key", str(root / "station.key"), "--labels", str(root / "labels"),
+         "--plain"],
+        env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE,
+                           CREDLINE_STATION_PASSPHRASE=PASSPHRASE),
+        capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_provision_reboot_and_read_back_with_the_runtime_api(
+        device: VirtualDevice, station_env: dict[str, Path]) -> None:
+    result = provision_cli(station_env, device.port)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("PASS SN0001") and PASSWORD not in result.stdout
+    assert f"{device.port} PASS SN0001" in result.stdout
+    assert PASSWORD not in result.stdout + result.stderr
+    with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
+        row = reg.devices("B1")[0]
+        assert (row.serial, row.state, row.hardware_id) == ("SN0001", LifeState.LOCKED,
+                                                            "VDEV0001")
+        assert verify_log(station_env["root"] / "log.jsonl", reg).ok
     device.restart()  # power cycle: a new process on the same flash file
     with HookLink(device.port) as link:
         hello = link.hello()
@@ -45,6 +65,15 @@ def test_provision_reboot_and_read_back_with_the_runtime_api(device: VirtualDevi
     assert view == {"provisioned": "1", "locked": "1", "serial": "SN0001",
                     "key_id": "e98c6960947e8461", "generation": "0", "password": "match"}
     assert device.runtime(check_password="WW4V6P8BPYR3")["password"] == "mismatch"
+
+
+def test_provision_needs_an_initialised_registry(device: VirtualDevice,
+                                                 station_env: dict[str, Path]) -> None:
+    station_env["db"].unlink()
+    result = provision_cli(station_env, device.port)
+    assert result.returncode == 2, result.stderr
+    assert "registry init" in result.stderr and not station_env["db"].exists()
+    assert device.runtime()["provisioned"] == "0"
 
 
 def test_locked_device_refuses_put_and_keeps_its_record(device: VirtualDevice) -> None:
@@ -155,11 +184,21 @@ def test_power_cut_at_any_write_leaves_nothing_or_a_whole_record(
         dev.stop()
 
 
-def test_cli_reports_a_missing_port_plainly(key_file: Path) -> None:
-    result = subprocess.run(
-        [*credline_command(), "provision", "--port", "/dev/ttyNOPE", "--key", str(key_file),
-         "--profile", str(PROFILE), "--serial", "SN0001"],
-        env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE), capture_output=True, text=True,
-        timeout=60, check=False)
-    assert result.returncode == 1
-    assert "cannot open /dev/ttyNOPE" in result.stderr and "Traceback" not in result.stderr
+def test_cli_reports_a_missing_port_plainly(station_env: dict[str, Path]) -> None:
+    result = provision_cli(station_env, "/dev/ttyNOPE")
+    assert result.returncode == 2, result.stderr
+    assert "--port /dev/ttyNOPE: no such port" in result.stderr
+    assert not (station_env["root"] / "log.jsonl").exists()  # refused before the batch
+    assert "Traceback" not in result.stderr
+
+
+def test_provision_fails_a_foreign_locked_device_plainly(device: VirtualDevice,
+                                                         station_env: dict[str, Path]) -> None:
+    provision_device(device.port, record("OTHER-1"))  # locked by someone else, not this batch
+    result = provision_cli(station_env, device.port)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "OTHER-1" in result.stdout and "Traceback" not in result.stderr
+    assert "batch B1 not complete: 0 passed" in result.stderr
+    with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
+        assert all(row.state is not LifeState.LOCKED for row in reg.devices("B1"))
+    assert device.runtime()["serial"] == "OTHER-1"

@@ -10,9 +10,10 @@ import pytest
 
 from credline.core.framing import Deframer, Frame
 from credline.core.protocol import HELLO, PUT, REPLY_ERROR, DeviceState, WireError
-from credline.transport.serial_hook import HookLink, provision_device
+from credline.transport.serial_hook import HookLink
 from credline.transport.virtual import VirtualDevice
 from tests.device.conftest import PASSWORD, record
+from tests.device.exchange import provision_device
 from tests.device.ptydevice import PtyDevice, PtyProxy, error
 
 

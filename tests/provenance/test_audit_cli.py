@@ -34,9 +34,14 @@ def cell(registry_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def give_up(cli: Cli, cell: Cell, command: str, serial: str, batch: str = "B1",
             station: str = "st1") -> CliResult:
-    return cli("registry", command, cell.url, "--batch", batch, "--serial", serial,
-               "--reason", "device lost", "--log", str(cell.log_path(station)),
-               "--station-key", str(cell.key_path(station)), "--operator", "ann")
+    args = (cell.url, "--batch", batch, "--serial", serial, "--reason", "device lost",
+            "--log", str(cell.log_path(station)), "--station-key", str(cell.key_path(station)),
+            "--operator", "ann")
+    # Spelled out, so the CLI coverage guard (tests/test_cli_coverage.py) sees both commands.
+    if command == "retire":
+        return cli("registry", "retire", *args)
+    assert command == "reissue", command
+    return cli("registry", "reissue", *args)
 
 
 def last_entry(path: Path) -> dict[str, object]:

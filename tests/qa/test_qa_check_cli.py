@@ -175,10 +175,9 @@ def test_chi2_sf_odd_df_by_integration(x):
     assert chi2_sf(x, df) == pytest.approx(total * h / 3, rel=1e-7)
 
 
-def test_parallel_and_serial_reports_agree(monkeypatch, profile):
-    from credline.qa import Batch, check, check_batch
+def test_parallel_and_serial_reports_agree(profile):
+    from credline.qa import Batch, check_batch
 
-    monkeypatch.setattr(check, "PARALLEL_MIN_ROWS", 100)
     batch = derived(2000)
     passwords = list(batch.passwords)
     passwords[1] = passwords[0]
@@ -186,7 +185,7 @@ def test_parallel_and_serial_reports_agree(monkeypatch, profile):
     passwords[3] = "SN00000003"[::-1] + "XY"
     planted = Batch(serials=list(batch.serials), passwords=passwords)
     serial = check_batch(planted, profile, workers=1)
-    parallel = check_batch(planted, profile, workers=2)
+    parallel = check_batch(planted, profile, workers=2, parallel_min_rows=100)
     assert serial.as_dict() == parallel.as_dict()
     assert serial.rules_fired() == {"duplicate", "guessable", "public-info", "policy"}
 

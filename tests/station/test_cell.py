@@ -8,6 +8,7 @@ device, every device's password matching registry and log, every log passing the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -102,7 +103,10 @@ class Station:
 
     def kill(self) -> None:
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        # The run may have finished its share first (see wait_for_entries): then its
+        # process group is gone and the kill lands on nothing, which is fine.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def wait(self, timeout: float) -> int:

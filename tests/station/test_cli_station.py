@@ -1,6 +1,6 @@
-"""``credline station run`` end to end in process, with the transport swapped for in-memory
-devices and the real ledger on a scratch registry: options, screen output, labels, exit
-codes and messages."""
+"""``credline station run`` end to end in process, on real parts: virtual devices (the C hook
+on ptys), a SQLite registry made by ``registry init``, an enrolled station and its signed log.
+Options, screen output, labels, exit codes and messages."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from credline.core.lifecycle import DeviceState
-from credline.station import assembly
+from credline.registry import open_registry
+from credline.transport.virtual import VirtualDevice, build
 from tests.conftest import CliResult
-from tests.station.fakes import Bench, FakeDevice, Ledgers, World
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "factory/profiles/demo-device.toml"
@@ -21,52 +21,62 @@ Cli = Callable[..., CliResult]
 
 
 @pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch,
-          tmp_path: Path) -> Iterator[tuple[Bench, Ledgers]]:
-    world = World()
-    bench = Bench(world, {f"fake{p}": [FakeDevice(f"hw{p}{i}", world) for i in range(2)]
-                          for p in range(2)})
-    ledgers = Ledgers(tmp_path / "registry", world, batch="B7", product="demo-device")
-    monkeypatch.setattr(assembly, "open_ledger",
-                        lambda profile, key_id, *a, **k: ledgers.new(key_id))
-    monkeypatch.setattr(assembly, "connector", lambda profile, **_: bench.connect)
-    yield bench, ledgers
-    ledgers.close()
+def devices(tmp_path: Path) -> Iterator[list[VirtualDevice]]:
+    """Two virtual devices, one a port, left plugged in after they pass."""
+    build()
+    started = [VirtualDevice(tmp_path / f"flash{p}.bin", hwid=f"HW{p}") for p in range(2)]
+    try:
+        for device in started:
+            device.start()
+        yield started
+    finally:
+        for device in started:
+            device.stop()
 
 
-def run(cli: Cli, key_file: Path, tmp_path: Path, serials: list[str], *extra: str) -> CliResult:
-    order = tmp_path / "order.txt"
+def run(cli: Cli, env: dict[str, Path], serials: list[str], ports: list[str],
+        *extra: str) -> CliResult:
+    root = env["root"]
+    order = root / "order.txt"
     order.write_text("".join(s + "\n" for s in serials))
-    return cli("station", "run", "--profile", str(PROFILE), "--key", str(key_file),
-               "--batch", "B7", "--serials", str(order), "--port", "fake0", "--port", "fake1",
-               "--labels", str(tmp_path / "labels"), "--plain", *extra)
+    port_args = [arg for port in ports for arg in ("--port", port)]
+    return cli("station", "run", "--profile", str(PROFILE), "--key", str(env["key"]),
+               "--batch", "B7", "--serials", str(order), *port_args,
+               "--registry", f"sqlite:///{env['db']}", "--log", str(root / "log.jsonl"),
+               "--station-key", str(root / "station.key"), "--labels", str(root / "labels"),
+               "--plain", *extra)
 
 
-def test_run_provisions_labels_and_reports(cli: Cli, key_file: Path, tmp_path: Path,
-                                           bench: tuple[Bench, Ledgers]) -> None:
-    board, ledger = bench
-    board.takes_devices_off = False
-    for line in board.lines.values():
-        line.pop()  # one device a port
-    result = run(cli, key_file, tmp_path, ["D1", "D2"])
+def rows(env: dict[str, Path]) -> dict[str, DeviceState]:
+    with open_registry(f"sqlite:///{env['db']}", create=False) as reg:
+        return {d.serial: d.state for d in reg.devices("B7")}
+
+
+def test_run_provisions_labels_and_reports(cli: Cli, station_env: dict[str, Path],
+                                           devices: list[VirtualDevice]) -> None:
+    ports = [d.port for d in devices]
+    result = run(cli, station_env, ["D1", "D2"], ports)
     assert result.exit_code == 0, result.output
-    assert "fake0 PASS D" in result.output and "fake1 PASS D" in result.output
+    assert f"{ports[0]} PASS D" in result.output and f"{ports[1]} PASS D" in result.output
     assert "2 passed, 0 failed" in result.output and "batch closed" in result.output
-    labels = tmp_path / "labels"
+    labels = station_env["root"] / "labels"
     files = sorted(p.name for p in labels.iterdir())
     assert files == ["B7-labels.pdf", "D1.zpl", "D2.zpl"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in labels.iterdir())
-    assert ledger.closed
+    assert rows(station_env) == {"D1": DeviceState.LOCKED, "D2": DeviceState.LOCKED}
+    assert {d.runtime()["serial"] for d in devices} == {"D1", "D2"}
 
 
 def test_unfinished_run_exits_1_and_says_how_to_carry_on(
-        cli: Cli, key_file: Path, tmp_path: Path, bench: tuple[Bench, Ledgers]) -> None:
-    board, ledger = bench
-    board.takes_devices_off = False
-    board.lines["fake1"][0].fault = "garbage"
-    result = run(cli, key_file, tmp_path, ["E1", "E2", "E3"], "--idle-exit", "0.5")
+        cli: Cli, station_env: dict[str, Path], devices: list[VirtualDevice]) -> None:
+    good, bad = devices
+    bad.restart(power_cut_after_write=50)  # dies in the middle of writing its record
+    result = run(cli, station_env, ["E1", "E2", "E3"], [good.port, bad.port],
+                 "--idle-exit", "0.5")
     assert ("credline: error: batch B7 not complete: 1 passed, 1 failed (see above); run "
-            "the same command to carry on") in result.stderr
+            "the same command to carry on") in result.stderr, result.output
     assert result.exit_code == 1
-    assert not ledger.closed and sorted(ledger.rows()) == ["E1"]
-    assert ledger.rows()["E1"].state is DeviceState.LOCKED
+    # The device that lost power mid-write keeps its serial (written, bound to it) for a
+    # resume on the same device; the good one is locked.
+    assert sorted(rows(station_env).values()) == sorted([DeviceState.LOCKED,
+                                                         DeviceState.WRITTEN])

@@ -283,8 +283,8 @@ def test_a_device_answering_garbage_fails_plainly_and_holds_nothing(
 
 
 def test_a_device_locked_by_another_batch_is_set_aside(station_env: dict[str, Path]) -> None:
-    from credline.transport.serial_hook import provision_device
     from tests.device.conftest import record
+    from tests.device.exchange import provision_device
 
     root = station_env["root"]
     order = _work_order(root, "L-001\n")

@@ -34,7 +34,7 @@ def profile_with(root: Path, section: str, line: str) -> Path:
     ("device", "timeout = nan", "[device] timeout = nan: must be a finite number"),
     ("device", "retries = -3", "[device] retries = -3: must be between 0 and 100"),
     ("device", 'transport = "carrier-pigeon"',
-     "[device] transport = 'carrier-pigeon': unknown transport (known: hook, serial)"),
+     "[device] transport = 'carrier-pigeon': unknown transport; known: hook, serial"),
     ("device", "verifier_iterations = 0", "[device] verifier_iterations = 0: must be between 1"),
     ("device", "verifier_iterations = 200001", "must be between 1 and 200,000"),
     ("label", 'printer = "tcp://256.1.1.1:99999"',

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from credline.cli._common import key_option
+from credline.cli._common import F, key_option
 from credline.core.errors import BadInput, CheckFailed, KeystoreError
 from credline.core.ids import ProductId
+from credline.core.policy import Profile
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
 from credline.station.assembly import StationOptions, build_station
+from credline.station.runner import Station
 from credline.station.screen import open_screen
 
 
@@ -25,6 +27,50 @@ def station() -> None:
       credline station run --profile factory/profiles/acme-cam.toml --key line1.key \\
           --batch 2026-11-A --serials order.txt --ports-from '/dev/credline/*'
     """
+
+
+def ledger_options(func: F) -> F:
+    """The options every run that writes devices shares: registry, log, identity, labels."""
+    for option in reversed([
+        click.option("--registry", "registry_url", default="sqlite:///credline.db",
+                     show_default=True,
+                     help="Registry URL (sqlite:///FILE or postgresql://...), made by "
+                          "'credline registry init'."),
+        click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
+                     default=Path("provenance.jsonl"), show_default=True,
+                     help="Provenance log (JSON Lines, appended)."),
+        click.option("--station-key", type=click.Path(path_type=Path, dir_okay=False),
+                     help="This station's identity from 'credline station enroll' "
+                          "(passphrase from CREDLINE_STATION_PASSPHRASE); default "
+                          "station.key next to the log."),
+        click.option("--operator", default="", help="Operator name for the log."),
+        click.option("--labels", "label_dir",
+                     type=click.Path(path_type=Path, file_okay=False),
+                     help="Where label files go (default labels/<batch>)."),
+    ]):
+        func = option(func)
+    return func
+
+
+def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool) -> Station:
+    """Build the station, run it, close it; CheckFailed if the batch is not complete."""
+    screen = open_screen(options.batch, sys.stdout, plain=True if plain else None)
+    try:
+        built = build_station(profile, open_key(key_ref), options, screen)
+        try:
+            complete = built.station.run()
+        finally:
+            built.close()
+    finally:
+        screen.close()
+    st, batch = built.station, options.batch
+    if st.interrupted:
+        raise CheckFailed(f"interrupted: batch {batch} left open, {st.passed} passed; run the "
+                          "same command to carry on")
+    if not complete:
+        raise CheckFailed(f"batch {batch} not complete: {st.passed} passed, {st.failed} "
+                          "failed (see above); run the same command to carry on")
+    return st
 
 
 @station.command("run")
@@ -42,18 +88,7 @@ def station() -> None:
 @click.option("--serials", "work_order", type=click.Path(path_type=Path, dir_okay=False),
               help="Work order: serials in the order to use them (else each device's own "
                    "serial, if the profile's [device] serial_source says so).")
-@click.option("--registry", "registry_url", default="sqlite:///credline.db", show_default=True,
-              help="Registry URL (sqlite:///FILE or postgresql://...), made by 'credline "
-                   "registry init'.")
-@click.option("--log", "log_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("provenance.jsonl"), show_default=True,
-              help="Provenance log (JSON Lines, appended).")
-@click.option("--station-key", type=click.Path(path_type=Path, dir_okay=False),
-              help="This station's identity from 'credline station enroll' (passphrase from "
-                   "CREDLINE_STATION_PASSPHRASE); default station.key next to the log.")
-@click.option("--operator", default="", help="Operator name for the log.")
-@click.option("--labels", "label_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Where label files go (default labels/<batch>).")
+@ledger_options
 @click.option("--count", type=click.IntRange(1), help="Stop after this many devices passed.")
 @click.option("--idle-exit", type=click.FloatRange(0), metavar="SECONDS",
               help="End the run once every port has been quiet this long (for unattended "
@@ -96,22 +131,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
                              log_path=log_path, station_key=station_key, operator=operator,
                              label_dir=label_dir, count=count, idle_exit=idle_exit,
                              lease=lease)
-    screen = open_screen(batch, sys.stdout, plain=True if plain else None)
-    try:
-        built = build_station(profile, open_key(key_ref), options, screen)
-        try:
-            complete = built.station.run()
-        finally:
-            built.close()
-    finally:
-        screen.close()
-    st = built.station
-    if st.interrupted:
-        raise CheckFailed(f"interrupted: batch {batch} left open, {st.passed} passed; run the "
-                          "same command to carry on")
-    if not complete:
-        raise CheckFailed(f"batch {batch} not complete: {st.passed} passed, {st.failed} "
-                          "failed (see above); run the same command to carry on")
+    execute(profile, key_ref, options, plain)
 
 
 @station.command("enroll")

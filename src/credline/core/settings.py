@@ -14,9 +14,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-# The transports a profile may name. One place: the transport registry replaces this tuple.
-# "serial" is the serial hook's old name, kept so existing profiles still load.
-KNOWN_TRANSPORTS = ("hook", "serial")
 MIN_BAUD, MAX_BAUD = 50, 4_000_000  # the span of the UARTs and USB adapters in use
 MAX_TIMEOUT = 600  # seconds; a longer wait is a typo, not a slow device
 MAX_RETRIES = 100
@@ -44,12 +41,6 @@ def _positive_below(high: int, unit: str) -> Check:
             return f"must be more than 0 and at most {high:,}{unit}"
         return None
     return check
-
-
-def _transport(value: Any) -> str | None:
-    if value in KNOWN_TRANSPORTS:
-        return None
-    return f"unknown transport (known: {', '.join(KNOWN_TRANSPORTS)})"
 
 
 def _printer(value: Any) -> str | None:
@@ -87,7 +78,6 @@ def _host(host: str) -> str | None:
 
 
 CHECKS: dict[tuple[str, str], Check] = {
-    ("device", "transport"): _transport,
     ("device", "baud"): _between(MIN_BAUD, MAX_BAUD, " baud"),
     ("device", "timeout"): _positive_below(MAX_TIMEOUT, " seconds"),
     ("device", "retries"): _between(0, MAX_RETRIES),

@@ -40,13 +40,15 @@ _forked: tuple[Batch, Profile, list[tuple[str, str]]] | None = None
 def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] = (),
                 product: str | None = None, registered: Registered | None = None,
                 fingerprint: Callable[[str], str] | None = None,
-                workers: int | None = None) -> Report:
+                workers: int | None = None,
+                parallel_min_rows: int = PARALLEL_MIN_ROWS) -> Report:
     """Run every rule. ``registered`` is the registry's fingerprints for the product (pairs
     of serial and fingerprint, or bare fingerprints); the batch's own fingerprints come from
     its column or from ``fingerprint`` (the key's fingerprint function).
 
     With two or more cores and a large batch, the per-row rules run in a forked process
-    while this one runs the batch-wide rules (``workers=1`` turns that off).
+    while this one runs the batch-wide rules (``workers=1`` turns that off);
+    ``parallel_min_rows`` is what counts as large (tests lower it to fork on small batches).
     """
     ident = product or profile.product
     batch_values = [("the product id", ident)] if ident != UNKNOWN_PRODUCT else []
@@ -54,7 +56,7 @@ def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] 
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     report = Report(checked=len(batch))
-    if workers > 1 and len(batch) >= PARALLEL_MIN_ROWS:
+    if workers > 1 and len(batch) >= parallel_min_rows:
         per_row = _in_child(batch, profile, batch_values)
     else:
         per_row = None

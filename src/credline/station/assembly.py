@@ -2,9 +2,15 @@
 
 :func:`build_station` is what ``credline station run`` and ``credline demo`` call, and what a
 factory's own script can call: it validates every input (work order, label template,
-registry, station identity) before any device is touched, then wires the serial transport,
-the registry + provenance ledger, the labels and the screen into a
-:class:`~credline.station.runner.Station`.
+registry, station identity) before any device is touched, then wires the transport the
+profile's ``[device] transport`` names (:mod:`credline.transport.registry`), the registry +
+provenance ledger, the labels and the screen into a :class:`~credline.station.Station`.
+
+Two seams let a test or a factory script inject real parts instead of patching this module:
+``ledger`` (an opened :class:`~credline.station.contracts.Ledger`, e.g. a RegistryLedger on
+a scratch SQLite registry; its owner closes it) and ``connect`` (a port -> Link callable,
+e.g. one over ptys). Without them the registry and transport come from the options and the
+profile, which is what ``credline station run`` and ``credline provision`` do.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from credline.core.derive import Deriver
+from credline.core.device import Connect
 from credline.core.errors import BadInput, ProfileError
+from credline.core.ids import Serial
 from credline.core.keys import MasterKey
 from credline.core.policy import Profile
 from credline.files.folders import probe_folder
@@ -22,12 +30,13 @@ from credline.files.serials import read_serials
 from credline.labels import LabelSink, spec_from_profile
 from credline.provenance import ProvenanceLog, check_log_head
 from credline.registry import open_registry
+from credline.station.contracts import Ledger
 from credline.station.events import BatchEvent, Event
 from credline.station.identity import check_enrolled, load_station_key
 from credline.station.ledger import RegistryLedger, RunLock, Scope
 from credline.station.runner import Station, StationConfig
-from credline.transport.hook_device import connector
 from credline.transport.ports import PortWatcher
+from credline.transport.registry import connector_for
 
 
 @dataclass
@@ -37,6 +46,7 @@ class StationOptions:
     patterns: tuple[str, ...] = ()
     auto: bool = False
     work_order: Path | None = None
+    serials: tuple[str, ...] = ()  # given on the command line (provision --serial), not a file
     registry_url: str = "sqlite:///credline.db"
     log_path: Path = Path("provenance.jsonl")
     station_key: Path | None = None
@@ -54,7 +64,11 @@ class BuiltStation:
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
-        for close in reversed(self.closers):
+        self.close_all(self.closers)
+
+    @staticmethod
+    def close_all(closers: list[Callable[[], None]]) -> None:
+        for close in reversed(closers):
             close()
 
 
@@ -86,33 +100,56 @@ def load_work_order(profile: Profile, path: Path | None) -> list[str] | None:
     return serials
 
 
+def _order(profile: Profile, options: StationOptions) -> list[str] | None:
+    """The serials to use: those given directly (each checked), else the work order's."""
+    if not options.serials:
+        return load_work_order(profile, options.work_order)
+    if options.work_order is not None or serial_source(profile) == "device":
+        raise ProfileError(f"{profile.source}: serials were given directly: give no work "
+                           "order, and keep [device] serial_source = 'work-order'")
+    return [Serial(serial, origin="--serial") for serial in options.serials]
+
+
 def build_station(profile: Profile, key: MasterKey, options: StationOptions,
-                  emit: Callable[[Event], None]) -> BuiltStation:
-    """A ready station; raises before touching anything if an input is wrong."""
-    serials = load_work_order(profile, options.work_order)
+                  emit: Callable[[Event], None], *, ledger: Ledger | None = None,
+                  connect: Connect | None = None) -> BuiltStation:
+    """A ready station; raises before touching anything if an input is wrong.
+
+    ``ledger`` and ``connect`` replace the registry/log and the profile's transport (see the
+    module docstring); an injected ledger is not closed by :meth:`BuiltStation.close`."""
+    serials = _order(profile, options)
     spec = spec_from_profile(profile)
     label_dir = options.label_dir or Path("labels") / options.batch
     labels = LabelSink(label_dir, spec, options.batch)
     probe_folder(label_dir, "--labels folder")  # before the batch opens, not at device 1
     deriver = Deriver(key, profile.format)
-    built = BuiltStation(station=None)  # type: ignore[arg-type]
-    try:
-        ledger = open_ledger(profile, deriver.key_id, options, built.closers)
-    except BaseException:
-        built.close()  # what was opened before the failure: registry, run lock
-        raise
+    # The transport is resolved first: an unknown name must fail before any batch opens.
+    connect = connect or connector_for(profile, hwid_is_serial=serials is None)
+    closers: list[Callable[[], None]] = []
+    if ledger is None:
+        ledger = _opened(lambda: open_ledger(profile, deriver.key_id, options, closers),
+                         closers)
     # Every input is good: now clear what a killed earlier run left next to the labels.
     removed = labels.sweep()
     if removed:
         emit(BatchEvent("note", f"removed {len(removed)} temporary label file(s) an "
                         f"interrupted earlier run left in {label_dir}"))
-    connect = connector(profile, hwid_is_serial=serials is None)
     watcher = PortWatcher(fixed=options.ports, patterns=options.patterns, usb=options.auto)
     config = StationConfig(batch=options.batch, poll=options.poll, count=options.count,
                            keep_running=options.auto, idle_exit=options.idle_exit)
-    built.station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
-                            serials)
-    return built
+    station = Station(config, profile, deriver, ledger, connect, watcher, labels, emit,
+                      serials)
+    return BuiltStation(station, closers)
+
+
+def _opened(open_: Callable[[], RegistryLedger],
+            closers: list[Callable[[], None]]) -> RegistryLedger:
+    """``open_()``, closing what it opened before it failed (registry, run lock)."""
+    try:
+        return open_()
+    except BaseException:
+        BuiltStation.close_all(closers)
+        raise
 
 
 def open_ledger(profile: Profile, key_id: str, options: StationOptions,

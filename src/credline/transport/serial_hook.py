@@ -15,7 +15,6 @@ import hmac
 import secrets
 import termios
 import time
-from dataclasses import dataclass
 
 import serial
 
@@ -44,8 +43,7 @@ LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 3
 
-__all__ = ["BadReply", "DeviceError", "DeviceRefused", "HookLink", "NoAnswer", "VerifyFailed",
-           "provision_device"]
+__all__ = ["BadReply", "DeviceError", "DeviceRefused", "HookLink", "NoAnswer", "VerifyFailed"]
 
 
 class NoAnswer(DeviceError):
@@ -172,31 +170,3 @@ class HookLink:
                            f"{state.name.lower()}, not {wanted.name.lower()}",
                            hint="is this a credline device?")
         return state
-
-
-@dataclass(frozen=True)
-class ProvisionResult:
-    port: str
-    serial: str
-    hardware_id: str
-    state: DeviceState
-    seconds: float
-    bytes_sent: int
-    bytes_received: int
-
-
-def provision_device(port: str, record: Record, *, lock: bool = True, baud: int = 115200,
-                     timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES
-                     ) -> ProvisionResult:
-    """HELLO, PUT, VERIFY and (by default) LOCK one device."""
-    start = time.monotonic()
-    with HookLink(port, baud=baud, timeout=timeout, retries=retries) as link:
-        hello = link.hello()
-        if hello.state is DeviceState.LOCKED:
-            raise DeviceRefused(f"{link.origin} is already locked (serial "
-                                f"'{hello.serial}')", WireError.LOCKED)
-        link.put(record)
-        link.verify(record)
-        state = link.lock() if lock else DeviceState.PROVISIONED
-        return ProvisionResult(port, record.serial, hello.hardware_id, state,
-                               time.monotonic() - start, link.bytes_sent, link.bytes_received)
