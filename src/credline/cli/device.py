@@ -54,21 +54,18 @@ def sim(count: int, workdir: Path | None, baud: int) -> None:
                        "stops them", err=True)
             while True:
                 signal.pause()
-    except (_Stopped, KeyboardInterrupt):
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by _stop
         pass  # Bench has stopped the devices
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-class _Stopped(Exception):
-    """SIGTERM or SIGHUP reached `credline sim`."""
-
-
 def _stop(signum: int, _frame: object) -> None:
     for sig in (*STOP_SIGNALS, signal.SIGINT):  # none may interrupt the devices' stopping
         signal.signal(sig, signal.SIG_IGN)
-    raise _Stopped(signal.Signals(signum).name)
+    # Handled as Ctrl-C is: the same unwinding stops the devices, and no new exception type.
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 @click.command("provision")
