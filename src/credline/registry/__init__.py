@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
 from credline.core.lifecycle import DeviceState
 from credline.registry import schema as s
+from credline.registry.cell import CellRows
 from credline.registry.connect import (
     check_sqlite_file,
     describe,
@@ -44,7 +45,6 @@ from credline.registry.devices import (
     Ack,
     ClaimRefused,
     Device,
-    DeviceRows,
     Holder,
     IllegalTransition,
     _device,
@@ -68,7 +68,7 @@ class Snapshot:
     events: list[dict[str, Any]]
 
 
-class Registry(DeviceRows):
+class Registry(CellRows):
     """A connection to one registry database. Use :func:`open_registry`."""
 
     def __init__(self, url: str, engine: Engine, reader: Engine) -> None:
