@@ -18,9 +18,10 @@ from credline.core.secret import Password
 from credline.files.profiles import load_profile
 from credline.keystore.base import LocalKey
 from credline.registry import RegistryError
+from credline.station.contracts import StationConfig
 from credline.station.events import Event, Phase, PortEvent
 from credline.station.ledger import RegistryLedger
-from credline.station.runner import Station, StationConfig
+from credline.station.runner import Station
 from credline.transport.hook_device import Untrustworthy, connector
 from credline.transport.ports import PortWatcher
 from tests.device.ptydevice import PtyDevice, error, ok

@@ -20,8 +20,9 @@ from credline.core.secret import Password
 from credline.keystore.base import LocalKey
 from credline.labels import LabelSink, LabelSpec
 from credline.provenance import verify_log
+from credline.station.contracts import StationConfig
 from credline.station.events import Event, Phase, PortEvent
-from credline.station.runner import Station, StationConfig
+from credline.station.runner import Station
 from credline.transport.ports import PortWatcher
 from tests.station.fakes import Bench, Crash, FakeDevice, Ledgers, World
 

@@ -30,11 +30,11 @@ from credline.files.serials import read_serials
 from credline.labels import LabelSink, spec_from_profile
 from credline.provenance import ProvenanceLog, check_log_head
 from credline.registry import open_registry
-from credline.station.contracts import Ledger
+from credline.station.contracts import Ledger, StationConfig
 from credline.station.events import BatchEvent, Event
 from credline.station.identity import check_enrolled, load_station_key
 from credline.station.ledger import RegistryLedger, RunLock, Scope
-from credline.station.runner import Station, StationConfig
+from credline.station.runner import Station
 from credline.transport.ports import PortWatcher
 from credline.transport.registry import connector_for
 

@@ -4,6 +4,7 @@ says no. The real ledger is :mod:`credline.station.ledger`; tests may bring thei
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from credline.core.errors import Failed
@@ -88,3 +89,12 @@ class Ledger(Protocol):
     def finish(self, complete: bool) -> str:
         """End of run: close the batch if nothing is in flight anywhere; says what it did."""
         ...
+
+
+@dataclass
+class StationConfig:
+    batch: str
+    poll: float = 0.2  # seconds between looks at an idle port
+    count: int | None = None  # stop after this many PASSes (no work order)
+    keep_running: bool = False  # --auto: wait for more devices until interrupted
+    idle_exit: float | None = None  # end once every port has been quiet this long (seconds)
