@@ -193,27 +193,11 @@ def check_cell(shape: Shape, url: str, stations: list[Station], serials: list[st
 def test_a_cell_of_stations_never_puts_one_password_on_two_devices(
         cell: tuple[Shape, str], tmp_path: Path) -> None:
     shape, url = cell
-    for round_number in range(ROUNDS):
-        root = tmp_path / f"round{round_number}"
-        root.mkdir()
-        if round_number:  # a fresh registry each round (same database, new batch rows)
-            with open_registry(url) as reg:
-                assert reg.batch("CELL") is not None
-            url = _fresh(url, root)
-        run_round(shape, url, root, seed=round_number)
-
-
-def _fresh(url: str, root: Path) -> str:
-    if url.startswith("sqlite"):
-        return f"sqlite:///{root / 'cell.db'}"
-    from sqlalchemy import create_engine, text
-
-    from tests.registry.conftest import POSTGRES
-
-    schema = f"cell_{root.name}_{os.getpid()}"
-    engine = create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with contextlib.ExitStack() as scratch:
+        for round_number in range(ROUNDS):
+            root = tmp_path / f"round{round_number}"
+            root.mkdir()
+            if round_number:  # a fresh registry each round, dropped at the end
+                url = (f"sqlite:///{root / 'cell.db'}" if shape.backend == "sqlite" else
+                       scratch.enter_context(contextlib.contextmanager(postgres_schema_url)()))
+            run_round(shape, url, root, seed=round_number)
