@@ -209,8 +209,9 @@ def check_log_head(log: ProvenanceLog, head: tuple[int, str] | None) -> None:
             f"{log.path} ends at entry {log.seq}, but the registry has acknowledged entry "
             f"{seq} from station {log.station_id!r}: is this the station's own log? (a log "
             "cut back is a matter for 'credline audit verify')")
-    lines = log.path.read_bytes().split(b"\n")
-    if line_hash(lines[seq - 1]) != digest:
+    # Usually the registry acknowledged the log's last entry: no need to read the file again.
+    found = log.head if log.seq == seq else line_hash(log.path.read_bytes().split(b"\n")[seq - 1])
+    if found != digest:
         raise ProvenanceError(
             f"{log.path} entry {seq} is not the entry the registry acknowledged from station "
             f"{log.station_id!r}: another log, or an edited one ('credline audit verify')")

@@ -41,6 +41,10 @@ class InProgress(SerialTaken):
     """Another station of this batch holds the serial under a live lease, or wrote it."""
 
 
+class Finished(SerialTaken):
+    """This batch is done with the serial: locked, failed or retired, on some station."""
+
+
 class IllegalTransition(BadInput):
     """A device was asked to move to a state it cannot reach from where it is, or by a
     station that does not hold it."""
@@ -221,7 +225,7 @@ class DeviceRows:
                                f"{current.station_id!r} ({current.state})")
         if current.state.in_flight:
             return InProgress(where)
-        return SerialTaken(where)
+        return Finished(where)
 
     def assign_fingerprint(self, batch_id: str, product: str, serial: str,
                            derive: Callable[[int], str]) -> tuple[int, str]:

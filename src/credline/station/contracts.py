@@ -78,10 +78,6 @@ class Ledger(Protocol):
 
     def row(self, serial: str) -> Device | None: ...
 
-    def owner(self, serial: str) -> str | None:
-        """A plain description of who holds ``serial`` (batch and state), or None."""
-        ...
-
     def locked(self) -> list[tuple[str, int]]:
         """(serial, generation) of every device locked in this batch."""
         ...

@@ -35,7 +35,7 @@ from credline.registry import (
     Registry,
     SerialTaken,
 )
-from credline.registry.devices import InProgress
+from credline.registry.devices import Finished, InProgress
 from credline.station.contracts import AlreadyDone, Busy, LeaseLost, Refused
 from credline.station.queue import Pending
 
@@ -151,14 +151,14 @@ class RegistryLedger:
         Reservations this station left behind are released first: no password went out for
         them (a password is bound to its device before it is sent).
         """
-        mine = self.registry.devices(self.scope.batch, station_id=self.scope.station_id)
+        rows = self.registry.devices(self.scope.batch)
+        mine = [d for d in rows if d.station_id == self.scope.station_id]
         for device in mine:
             if device.state is DeviceState.RESERVED:
                 self.release(device.serial, device.port, "left reserved by an earlier run")
         pending = [Pending(d.serial, d.state, d.generation) for d in mine
                    if d.state.bound and d.state is not DeviceState.LOCKED]
-        done = [d.serial for d in self.registry.devices(self.scope.batch)
-                if not d.state.in_flight]
+        done = [d.serial for d in rows if not d.state.in_flight]
         return pending, done
 
     def unfinished(self) -> list[Pending]:
@@ -200,11 +200,9 @@ class RegistryLedger:
                                   port, hardware_id)
         except InProgress as exc:
             raise Busy(str(exc)) from None
+        except Finished as exc:
+            raise AlreadyDone(str(exc)) from None
         except SerialTaken as exc:
-            current = self.registry.device(self.scope.product, serial)
-            if current is not None and current.batch_id == self.scope.batch \
-                    and not current.state.in_flight:
-                raise AlreadyDone(str(exc)) from None
             raise Refused(str(exc)) from None
         self._working(serial, True)
         self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
@@ -291,13 +289,6 @@ class RegistryLedger:
     # -- looking up --------------------------------------------------------------------------
     def row(self, serial: str) -> Device | None:
         return self.registry.device(self.scope.product, serial)
-
-    def owner(self, serial: str) -> str | None:
-        """A plain description of who holds ``serial`` (batch and state), or None."""
-        device = self.row(serial)
-        if device is None:
-            return None
-        return f"batch {device.batch_id} on station {device.station_id}, {device.state}"
 
     def locked(self) -> list[tuple[str, int]]:
         """(serial, generation) of every device locked in this batch, by any station."""

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from credline.core.derive import Deriver
 from credline.core.device import (
@@ -41,6 +42,9 @@ from credline.station.events import BatchEvent, Event, Phase, PortEvent
 from credline.station.queue import WorkQueue
 from credline.station.steps import DeviceSteps
 from credline.transport.ports import PortWatcher
+
+if TYPE_CHECKING:
+    from credline.registry import Device
 
 
 @dataclass
@@ -253,31 +257,30 @@ class Station(DeviceSteps):
         row = self.ledger.row(hello.serial)
         if row is None or row.batch_id != self.config.batch or not row.state.bound:
             return False
-        self._settle(port, status, (hello.hardware_id, "claims"), Phase.FAIL, hello.serial,
-                     f"device {hello.hardware_id} holds serial {hello.serial}, which this "
+        self._set_aside_claim(port, status, hello, row, "holds")
+        return True
+
+    def _set_aside_claim(self, port: str, status: PortStatus, hello: DeviceHello,
+                         row: Device, holds: str) -> None:
+        self._settle(port, status, (hello.hardware_id, "claims"), Phase.FAIL, row.serial,
+                     f"device {hello.hardware_id} {holds} serial {row.serial}, which this "
                      f"batch gave to device {row.hardware_id} ({row.state}): set it aside; "
                      "the registry is unchanged")
-        return True
 
     def _locked_device(self, port: str, status: PortStatus, hello: DeviceHello) -> None:
         serial = hello.serial or "?"
         row = self.ledger.row(serial) if hello.serial else None
-        ours = row is not None and row.batch_id == self.config.batch
-        if ours and row is not None and row.state is DeviceState.LOCKED \
-                and row.hardware_id == hello.hardware_id:
-            if row.station_id == self.ledger.station_id:  # its label was printed here
-                self._reprint_if_missing(port, serial)
-            self._settle(port, status, (hello.hardware_id, "done"), Phase.DONE, serial,
-                         "already provisioned in this batch: take it off")
+        if row is not None and row.batch_id == self.config.batch:
+            if row.state is DeviceState.LOCKED and row.hardware_id == hello.hardware_id:
+                if row.station_id == self.ledger.station_id:  # its label was printed here
+                    self._reprint_if_missing(port, serial)
+                self._settle(port, status, (hello.hardware_id, "done"), Phase.DONE, serial,
+                             "already provisioned in this batch: take it off")
+            else:
+                self._set_aside_claim(port, status, hello, row, "is locked with")
             return
-        if ours and row is not None:
-            self._settle(port, status, (hello.hardware_id, "claims"), Phase.FAIL, serial,
-                         f"device {hello.hardware_id} is locked with serial {serial}, which "
-                         f"this batch gave to device {row.hardware_id} ({row.state}): set "
-                         "it aside; the registry is unchanged")
-            return
-        owner = self.ledger.owner(serial) if hello.serial else None
-        where = f" ({owner})" if owner else ""
+        where = ("" if row is None else
+                 f" (batch {row.batch_id} on station {row.station_id}, {row.state})")
         self._settle(port, status, (hello.hardware_id, "foreign"), Phase.FAIL, serial,
                      f"device is already locked with serial {serial}{where}, not by this batch: "
                      "set it aside")
