@@ -57,6 +57,24 @@ def test_collision_moves_to_the_next_generation(registry_url: str) -> None:
         assert reg.assign_fingerprint("B1", "acme-cam", "SN2", lambda g: "z") == (1, f"{1:064x}")
 
 
+def test_a_reservation_can_carry_its_fingerprint(registry_url: str) -> None:
+    """reserve(fingerprint_at=...) is reserve + assign in one transaction; a collision falls
+    back to a plain reservation and assign moves on a generation, as before."""
+    at = lambda g: f"{g:064x}"  # noqa: E731
+    with opened(registry_url) as reg:
+        first = reg.reserve("B1", "acme-cam", "SN1", "st1", fingerprint_at=at)
+        assert (first.generation, first.fingerprint) == (0, at(0))
+        assert reg.assign_fingerprint("B1", "acme-cam", "SN1", at, current=first) == (0, at(0))
+        second = reg.reserve("B1", "acme-cam", "SN2", "st1", fingerprint_at=at)
+        assert second.fingerprint is None  # generation 0 collided with SN1's
+        assert reg.assign_fingerprint("B1", "acme-cam", "SN2", at, current=second) == (1, at(1))
+        # A serial another batch holds is still refused, fingerprint or not.
+        reg.open_batch("B2", "acme-cam", KEY_ID, "acme-cam.toml", "st2")
+        with pytest.raises(SerialTaken, match="already held by batch 'B1'"):
+            reg.reserve("B2", "acme-cam", "SN1", "st2", fingerprint_at=lambda g: "b" * 64)
+        assert reg.device("acme-cam", "SN1").batch_id == "B1"  # type: ignore[union-attr]
+
+
 def test_another_batch_cannot_take_a_held_serial(registry_url: str) -> None:
     with opened(registry_url) as reg:
         reg.open_batch("B2", "acme-cam", KEY_ID, "acme-cam.toml", "st2")

@@ -47,7 +47,8 @@ class BuggyLink:
 
 
 class BrokenLedger(CrashingLedger):
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None:
+    def reserve(self, serial: str, port: str, hardware_id: str,
+                fingerprint_at: object = None) -> None:
         raise RegistryError("registry sqlite:///x.db failed: disk I/O error")
 
 

@@ -33,6 +33,9 @@ _ACK = update(s.stations).where(
     s.stations.c.station_id == bindparam("b_station"),
     s.stations.c.log_seq < bindparam("b_seq")).values(log_seq=bindparam("b_seq"),
                                                        log_head=bindparam("b_head"))
+_INSERT_DEVICE = insert(s.devices)
+_BATCH_STATE_FOR_SHARE = select(s.batches.c.state).where(
+    s.batches.c.batch_id == bindparam("b_batch")).with_for_update(read=True)
 _IN_FLIGHT = [state.value for state in IN_FLIGHT]
 _BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
 
@@ -143,21 +146,29 @@ class DeviceRows:
 
     # -- reserving ---------------------------------------------------------------------------
     def reserve(self, batch_id: str, product: str, serial: str, holder: Holder | str,
-                port: str = "", hardware_id: str = "") -> Device:
+                port: str = "", hardware_id: str = "", *,
+                fingerprint_at: Callable[[int], str] | None = None) -> Device:
         """Hold ``serial`` for this batch, or take over this batch's lapsed reservation.
 
+        With ``fingerprint_at``, a new row is inserted with generation 0 and its fingerprint
+        in the same transaction (what :meth:`assign_fingerprint` would do next, one commit
+        fewer); a collision falls back to the plain reservation, and the caller assigns.
         Raises :class:`SerialTaken` when another batch holds it or it is retired,
         :class:`InProgress` when another station of the batch holds it live or wrote it.
         The unique constraints decide between racing stations.
         """
         holder = _holder(holder)
         key_id = self._key_of(batch_id)
-        for _ in range(3):
+        fingerprint = None if fingerprint_at is None else fingerprint_at(0)
+        for _ in range(4):
             try:
                 return self._insert_reserved(batch_id, product, serial, key_id, holder, port,
-                                             hardware_id)
+                                             hardware_id, fingerprint)
             except IntegrityError:
-                pass  # a row exists: take it over if the rules allow, else say who has it
+                if fingerprint is not None:  # the serial is taken, or the fingerprint is:
+                    fingerprint = None       # try plainly, which tells the two apart
+                    continue
+                # a row exists: take it over if the rules allow, else say who has it
             taken = self._take_over(batch_id, product, serial, holder, port, hardware_id)
             if taken is not None:
                 return taken
@@ -177,23 +188,23 @@ class DeviceRows:
 
     def _open_for_writing(self, conn: Connection, batch_id: str) -> None:
         # FOR SHARE: a station closing the batch (FOR UPDATE) waits for us, and we for it.
-        state = conn.execute(select(s.batches.c.state).where(
-            s.batches.c.batch_id == batch_id).with_for_update(read=True)).scalar()
+        state = conn.execute(_BATCH_STATE_FOR_SHARE, {"b_batch": batch_id}).scalar()
         if state != "open":
             raise SerialTaken(f"batch {batch_id!r} is {state or 'missing'} in {self.url}: "
                               "start a new batch for more devices")
 
     def _insert_reserved(self, batch_id: str, product: str, serial: str, key_id: str,
-                         holder: Holder, port: str, hardware_id: str) -> Device:
+                         holder: Holder, port: str, hardware_id: str,
+                         fingerprint: str | None = None) -> Device:
         stamp = now()
         values = dict(product=product, serial=serial, batch_id=batch_id, generation=0,
-                      key_id=key_id, fingerprint=None, state=DeviceState.RESERVED.value,
+                      key_id=key_id, fingerprint=fingerprint, state=DeviceState.RESERVED.value,
                       station_id=holder.station_id, run_id=holder.run_id,
                       lease_until=holder.until(), hardware_id=hardware_id or None, port=port,
                       reason="", created_at=stamp, updated_at=stamp)
         with self._tx() as conn:
             self._open_for_writing(conn, batch_id)
-            conn.execute(insert(s.devices).values(**values))
+            conn.execute(_INSERT_DEVICE, values)
             self._event(conn, batch_id, product, serial, "reserved", holder.station_id, port)
         return _device(_Row(values))
 
@@ -228,7 +239,8 @@ class DeviceRows:
         return Finished(where)
 
     def assign_fingerprint(self, batch_id: str, product: str, serial: str,
-                           derive: Callable[[int], str]) -> tuple[int, str]:
+                           derive: Callable[[int], str], *,
+                           current: Device | None = None) -> tuple[int, str]:
         """Give a reserved device its generation and fingerprint.
 
         Tries ``derive(generation)`` from the row's generation upwards (a re-issued serial
@@ -236,7 +248,10 @@ class DeviceRows:
         ones included, is refused by UNIQUE(product, fingerprint) and the next generation is
         tried (the brief's collision rule). Idempotent on resume.
         """
-        first = self._require(product, serial, batch_id)
+        # ``current``: the row as the caller's reserve() returned it, saving a read (the
+        # UPDATE below checks it still holds).
+        first = current if current is not None and current.serial == serial \
+            and current.batch_id == batch_id else self._require(product, serial, batch_id)
         if first.fingerprint is not None:
             return first.generation, first.fingerprint
         for generation in range(first.generation, first.generation + MAX_GENERATION_TRIES):

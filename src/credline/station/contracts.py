@@ -47,7 +47,11 @@ class Ledger(Protocol):
 
     def unfinished(self) -> list[Pending]: ...
 
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None: ...
+    def reserve(self, serial: str, port: str, hardware_id: str,
+                fingerprint_at: Callable[[int], str] | None = None) -> None:
+        """Hold ``serial`` for this device (Busy, AlreadyDone or Refused if it may not);
+        ``fingerprint_at`` lets a ledger assign generation 0 in the same step."""
+        ...
 
     def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
         """Generation and fingerprint for ``serial`` (generation + 1 on a collision)."""

@@ -108,6 +108,7 @@ class RegistryLedger:
         # What each device this run bound or claimed holds (key id, generation, fingerprint,
         # hardware id): every later entry repeats them, without a registry read each time.
         self._facts: dict[str, dict[str, object]] = {}
+        self._reserved: dict[str, Device] = {}  # rows reserve() returned, until assign()
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease renewal",
                                          daemon=True)
@@ -191,13 +192,17 @@ class RegistryLedger:
         return "batch left open: run again to resume"
 
     # -- one device --------------------------------------------------------------------------
-    def reserve(self, serial: str, port: str, hardware_id: str) -> None:
+    def reserve(self, serial: str, port: str, hardware_id: str,
+                fingerprint_at: Callable[[int], str] | None = None) -> None:
+        """Hold ``serial`` for this device; with ``fingerprint_at``, a new row gets its
+        generation and fingerprint in the same transaction (``assign`` then reads nothing)."""
         if self.closed:
             raise Refused(f"batch {self.scope.batch} is closed: start a new batch for more "
                           "devices")
         try:
-            self.registry.reserve(self.scope.batch, self.scope.product, serial, self.holder,
-                                  port, hardware_id)
+            row = self.registry.reserve(self.scope.batch, self.scope.product, serial,
+                                        self.holder, port, hardware_id,
+                                        fingerprint_at=fingerprint_at)
         except InProgress as exc:
             raise Busy(str(exc)) from None
         except Finished as exc:
@@ -205,11 +210,13 @@ class RegistryLedger:
         except SerialTaken as exc:
             raise Refused(str(exc)) from None
         self._working(serial, True)
+        self._reserved[serial] = row
         self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
 
     def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
         return self.registry.assign_fingerprint(self.scope.batch, self.scope.product, serial,
-                                                fingerprint_at)
+                                                fingerprint_at,
+                                                current=self._reserved.pop(serial, None))
 
     def bind(self, serial: str, port: str, hardware_id: str, generation: int,
              fingerprint: str) -> None:
@@ -239,6 +246,7 @@ class RegistryLedger:
     def release(self, serial: str, port: str, reason: str) -> None:
         ack = self._record("device.released", serial, port=port, reason=reason)
         self._working(serial, False)
+        self._reserved.pop(serial, None)
         self._guard(lambda: self.registry.release(
             self.scope.batch, self.scope.product, serial, holder=self.holder, ack=ack), serial)
 

@@ -314,7 +314,8 @@ class Station(DeviceSteps):
             tried.add(serial)
             self.emit(PortEvent(port, Phase.RESERVING, serial))
             try:
-                self.ledger.reserve(serial, port, hello.hardware_id)
+                self.ledger.reserve(serial, port, hello.hardware_id,
+                                    self._fingerprint_at(serial))
                 return serial
             except Busy:
                 self.queue.defer(serial)  # another station's; it may lapse back to us

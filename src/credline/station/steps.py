@@ -134,14 +134,18 @@ class DeviceSteps:
         self.emit(PortEvent(port, Phase.FAIL, serial, reason))
         return False
 
-    def _credential(self, serial: str) -> tuple[Credential, str]:
+    def _fingerprint_at(self, serial: str) -> Callable[[int], str]:
+        """The registry's fingerprint of ``serial``'s password at a generation."""
         product = self.profile.product
 
         def fingerprint_at(generation: int) -> str:
             return self.deriver.fingerprint(
                 self.deriver.password(product, Serial(serial), generation))
 
-        generation, fingerprint = self.ledger.assign(serial, fingerprint_at)
+        return fingerprint_at
+
+    def _credential(self, serial: str) -> tuple[Credential, str]:
+        generation, fingerprint = self.ledger.assign(serial, self._fingerprint_at(serial))
         credential = self._derive(serial, generation)
         problems = policy_violations(credential.password.reveal(), self.profile)
         if problems:
