@@ -10,8 +10,10 @@ entry is 64 zeros. ``checkpoint`` entries (one per closed batch) carry the entry
 hash, which the registry also records, so a log cut at a line boundary is still caught.
 Reading a log back and judging it is :mod:`credline.provenance.audit`'s job, not this module's.
 
-Every append is flushed and fsynced before it returns. Entries never hold a password or key:
-:meth:`ProvenanceLog.append` refuses fields that look like one.
+Every append is flushed and fsynced before it returns; appends from several threads (a
+station's ports) share one fsync when they arrive while another is under way (group commit).
+Entries never hold a password or key: :meth:`ProvenanceLog.append` refuses fields that look
+like one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,18 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass
+class _Request:
+    """One entry waiting to be written: what it says, then what became of it."""
+
+    event: str
+    fields: dict[str, Any]
+    sealing: bool = False  # a checkpoint: entries and head are filled in at signing
+    pending: dict[str, Any] | None = None
+    entry: dict[str, Any] | None = None  # set once the entry is on disk
+    error: Exception | None = None
+
+
 class ProvenanceLog:
     """An open log a station appends to. Use :meth:`open`.
 
@@ -75,6 +91,9 @@ class ProvenanceLog:
         self._signer = signer
         self._clock = clock
         self._size = size  # bytes of the file this object has seen
+        self._write_lock = threading.Lock()  # one group written at a time
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Request] = []  # entries waiting for the next group
 
     @classmethod
     def open(cls, path: Path, signer: Ed25519PrivateKey, station_id: str, *,
@@ -103,11 +122,30 @@ class ProvenanceLog:
         return cls(path, signer, station_id, seq, head, clock, len(data))
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Sign and durably append one entry; returns it."""
+        """Sign and durably append one entry; returns it (thread-safe)."""
         for name, value in fields.items():
             if name.lower() in FORBIDDEN_FIELDS or isinstance(value, Password):
                 raise BadInput(f"provenance field {name!r} refused: the log never holds "
                                "passwords or keys")
+        return self._commit(_Request(event, fields))
+
+    def _commit(self, request: _Request) -> dict[str, Any]:
+        """Group commit: the first thread in writes every entry waiting by then, in order, in
+        one write and one fsync, and each returns once its own entry is on disk. One port's
+        entry waits at most for the fsync already under way; none returns before its fsync."""
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._write_lock:
+            if request.entry is None and request.error is None:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._write(group)
+        if request.error is not None:
+            raise request.error
+        assert request.entry is not None
+        return request.entry
+
+    def _write(self, group: list[_Request]) -> None:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
             try:
@@ -115,10 +153,20 @@ class ProvenanceLog:
                 start = os.fstat(fd).st_size
                 if start != self._size:
                     self._catch_up(fd, start)
-                entry = self._sign(event, fields)
-                line = canonical(entry) + b"\n"
+                seq, head = self.seq, self.head
+                lines = []
+                for request in group:
+                    fields = request.fields
+                    if request.sealing:  # a checkpoint counts what precedes it in the file
+                        fields = {**fields, "entries": seq, "head": head}
+                    entry = self._sign(event=request.event, fields=fields, seq=seq, head=head)
+                    line = canonical(entry) + b"\n"
+                    request.pending = entry
+                    lines.append(line)
+                    seq, head = seq + 1, line_hash(line)
+                data = b"".join(lines)
                 try:
-                    if os.write(fd, line) != len(line):
+                    if os.write(fd, data) != len(data):
                         raise OSError(28, "No space left on device (short write)")
                     os.fsync(fd)
                 except OSError:
@@ -126,19 +174,22 @@ class ProvenanceLog:
                     raise
             finally:
                 os.close(fd)
-        except OSError as exc:
-            raise os_failure(exc, f"{self.path}: cannot append to the provenance log"
-                             ) from None
-        self.seq += 1
-        self.head = line_hash(line)
-        self._size = start + len(line)
-        return entry
+        except (OSError, ProvenanceError) as exc:
+            error = exc if isinstance(exc, ProvenanceError) else os_failure(
+                exc, f"{self.path}: cannot append to the provenance log")
+            for request in group:  # none of them is on disk: none is acknowledged
+                request.error = error
+            return
+        self.seq, self.head, self._size = seq, head, start + len(data)
+        for request in group:
+            request.entry = request.pending
 
-    def _sign(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _sign(self, *, event: str, fields: dict[str, Any], seq: int, head: str
+              ) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "seq": self.seq + 1,
+            "seq": seq + 1,
             "time": self._clock().isoformat(timespec="microseconds"),
-            "prev": self.head,
+            "prev": head,
             "station": self.station_id,
             "event": event,
             "fields": fields,
@@ -180,8 +231,7 @@ class ProvenanceLog:
         return sealed[0]
 
     def _seal(self, batch_id: str) -> dict[str, Any]:
-        entries, head = self.seq, self.head
-        return self.append("checkpoint", batch=batch_id, entries=entries, head=head)
+        return self._commit(_Request("checkpoint", {"batch": batch_id}, sealing=True))
 
 
 def _tail(path: Path, data: bytes) -> tuple[int, str]:

@@ -101,8 +101,8 @@ class RegistryLedger:
         self.scope = scope
         self.closed = closed  # a rerun of a finished batch: nothing may be added to it
         self.holder = Holder(scope.station_id, secrets.token_hex(8), lease)
-        # One writer to the log at a time, in order. Registry moves happen outside it:
-        # the write-ahead rule is per device, so ports overlap their fsyncs.
+        # Guards the set of devices in flight. The log has its own writer lock; registry
+        # moves happen outside both: the write-ahead rule is per device.
         self._lock = threading.Lock()
         self._active: set[str] = set()
         # What each device this run bound or claimed holds (key id, generation, fingerprint,
@@ -122,10 +122,10 @@ class RegistryLedger:
     def _record(self, event: str, serial: str | None = None, **fields: object) -> Ack:
         if serial is not None:
             fields["serial"] = serial
-        with self._lock:
-            entry = self.log.append(event, batch=self.scope.batch, product=self.scope.product,
-                                    operator=self.scope.operator, **fields)
-            return Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
+        # The log orders its writers itself, and ports that append at once share one fsync.
+        entry = self.log.append(event, batch=self.scope.batch, product=self.scope.product,
+                                operator=self.scope.operator, **fields)
+        return Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
 
     def _renew(self) -> None:
         period = self.holder.lease / 3
@@ -175,8 +175,7 @@ class RegistryLedger:
         if self.closed:
             return "batch was already closed"
         if complete:
-            with self._lock:
-                sealed = seal_batch(self.registry, self.log, self.scope.batch)
+            sealed = seal_batch(self.registry, self.log, self.scope.batch)
             if sealed:
                 self.closed = True
                 return "batch closed"
