@@ -37,7 +37,7 @@ def batch() -> None:
 
 @batch.command("check")
 @click.argument("csv_file", metavar="FILE.csv", type=FILE)
-@click.option("--profile", "profile_path", type=FILE,
+@click.option("-p", "--profile", "profile_path", type=FILE,
               help="Product profile TOML (alphabet, length, exposure). Default: Crockford "
               "base32, 12 characters, online.")
 @click.option("--product", help="Product id (defaults to the profile's).")

@@ -21,11 +21,11 @@ from credline.keystore import open_key
 @click.option("--serial", help="Derive the password of this one serial and print it.")
 @click.option("--serials", "serials_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Batch input: one serial a line, or a CSV with a 'serial' column.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Batch output CSV: serial,password,generation,key_id,fingerprint.")
 @click.option("--generation", type=click.IntRange(0, MAX_GENERATION), default=0,
               show_default=True, help="Re-derivation count after a collision.")
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-p", "--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Product profile TOML (alphabet, length, product id).")
 @click.option("--alphabet", help="Alphabet name (crockford32, digits, hex, base58, alnum, "
               "printable) or its characters, instead of --profile.")

@@ -26,7 +26,7 @@ def keys() -> None:
 
 
 @keys.command("new")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The key file to create (never overwritten).")
 def keys_new(out: Path) -> None:
     """Create a random 32-byte master key in a passphrase-wrapped key file.
@@ -55,7 +55,7 @@ def _read_hex_key() -> bytes:
 
 
 @keys.command("import")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Wrap the key into this new key file.")
 @click.option("--pkcs11", "uri", metavar="URI",
               help="Put the key into a PKCS#11 token as a sensitive, non-extractable key.")

@@ -19,7 +19,7 @@ from credline.keystore import open_key
 @click.option("--serial", required=True, help="The device's serial.")
 @click.option("--generation", type=click.IntRange(0, MAX_GENERATION), default=0,
               show_default=True)
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-p", "--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--alphabet", help="Alphabet name or characters, instead of --profile.")
 @click.option("--length", type=int, help="Password length, instead of --profile.")
 def check_password(key_ref: str, product: str | None, serial: str, generation: int,

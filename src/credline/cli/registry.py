@@ -61,7 +61,7 @@ def registry_status(url: str, batch_id: str | None) -> None:
 @registry.command("export")
 @click.argument("url")
 @click.option("--batch", "batch_id", required=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def registry_export(url: str, batch_id: str, out: Path) -> None:
     """Export a batch as CSV: serials, generations, key ids, fingerprints, states.
 
