@@ -12,7 +12,7 @@ import click
 from credline.cli._common import key_option
 from credline.cli.station import execute, ledger_options
 from credline.core.errors import BadInput
-from credline.core.ids import ProductId
+from credline.core.ids import check_batch_id
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
@@ -109,7 +109,7 @@ def provision(port: str, key_ref: str, profile_path: Path, serial: str, batch: s
           --profile factory/profiles/acme-cam.toml --serial SN0001 --batch B42 \\
           --registry sqlite:///factory.db --station-key station1.key
     """
-    ProductId(batch, origin="--batch")
+    check_batch_id(batch, origin="--batch")
     if "://" not in port and not Path(port).exists():
         # The station waits for a port to appear; one device given by name must be there.
         raise BadInput(f"--port {port}: no such port (is the device plugged in?)")

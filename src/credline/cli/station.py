@@ -9,7 +9,7 @@ import click
 
 from credline.cli._common import F, key_option
 from credline.core.errors import BadInput, CheckFailed, KeystoreError
-from credline.core.ids import ProductId
+from credline.core.ids import check_batch_id
 from credline.core.policy import Profile
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
@@ -132,7 +132,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     """
     if not (ports or patterns or auto):
         raise BadInput("give at least one --port, --ports-from GLOB or --auto")
-    ProductId(batch, origin="--batch")  # the same rule as ids: it names files and rows
+    check_batch_id(batch, origin="--batch")
     profile = load_profile(profile_path)
     options = StationOptions(batch=batch, ports=ports, patterns=patterns, auto=auto,
                              work_order=work_order, registry_url=registry_url,
