@@ -87,7 +87,7 @@ def _stop(signum: int, _frame: object) -> None:
 @click.option("--port", required=True, help="Serial port or pyserial URL of the device.")
 @key_option
 @click.option("-p", "--profile", "profile_path", required=True,
-              type=click.Path(path_type=Path, dir_okay=False))
+              type=click.Path(path_type=Path, dir_okay=False), help="Product profile TOML.")
 @click.option("--serial", required=True, help="The device's serial number.")
 @click.option("--batch", required=True, help="Batch id (resumes it if it exists).")
 @ledger_options
