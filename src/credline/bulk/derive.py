@@ -87,7 +87,9 @@ def _derive_block(deriver: Deriver, product: str,
 def _quiet_worker() -> None:
     # Ctrl-C reaches the whole process group: the parent alone turns it into a clean stop
     # (it terminates the pool); a worker printing its own KeyboardInterrupt traceback would not.
+    # The worker was forked with SIGINT blocked (see _derived), so none arrives before this.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _work(block: Block) -> tuple[str, tuple[int, str] | None]:
@@ -111,7 +113,16 @@ def _derived(deriver: Deriver, product: str, blocks: Iterator[Block],
         return
     _worker_state = (deriver, product)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
+        # Workers are forked with SIGINT blocked until they ignore it; a Ctrl-C meanwhile
+        # waits here and is raised in this process once the pool exists to be terminated.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        with pool:  # terminates the workers however the block ends
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             yield from pool.imap(_work, blocks, chunksize=1)
     finally:
         _worker_state = None

@@ -110,7 +110,7 @@ class _Pending:
     """The per-row rules running in a forked child (which inherits the batch, no copy)."""
 
     def __init__(self, pool: Any, result: Any) -> None:
-        self._pool, self._result = pool, result
+        self._pool, self.result = pool, result
 
     def cancel(self) -> None:
         self._pool.terminate()
@@ -118,7 +118,7 @@ class _Pending:
 
     def get(self) -> list[Violation]:
         try:
-            found: list[Violation] = self._result.get()
+            found: list[Violation] = self.result.get()
             return found
         except BaseException:  # Ctrl-C: do not wait for the child to finish its rows
             self.cancel()
@@ -132,6 +132,7 @@ def _quiet_child() -> None:
     # Ctrl-C reaches the whole process group; the parent alone stops cleanly (and terminates
     # this child), so the child must not print a KeyboardInterrupt traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _forked_rows() -> list[Violation]:
@@ -144,8 +145,22 @@ def _in_child(batch: Batch, profile: Profile,
     global _forked
     _forked = (batch, profile, batch_values)
     try:
-        pool = multiprocessing.get_context("fork").Pool(1, initializer=_quiet_child)
-        return _Pending(pool, pool.apply_async(_forked_rows))
+        # Forked with SIGINT blocked until the child ignores it (a Ctrl-C meanwhile is raised
+        # here, once the pool exists to be terminated).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = multiprocessing.get_context("fork").Pool(1, initializer=_quiet_child)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        pending = _Pending(pool, None)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            pending.result = pool.apply_async(_forked_rows)
+        except BaseException:
+            pending.cancel()
+            raise
+        return pending
     finally:
         _forked = None
 
