@@ -68,3 +68,36 @@ def test_ctrl_c_during_derive_and_batch_check(key_file: Path, tmp_path: Path) ->
     checked = interrupt_once_working(["batch", "check", "batch.csv"], tmp_path)
     assert checked.returncode == 130, checked.stderr
     assert "Traceback" not in checked.stderr and "KeyboardInterrupt" not in checked.stderr
+
+
+def test_on_a_terminal_derive_and_batch_check_show_a_progress_bar(key_file: Path,
+                                                                   tmp_path: Path) -> None:
+    import pty
+
+    order = tmp_path / "order.txt"
+    order.write_text("".join(f"SN{n:07d}\n" for n in range(20_000)))
+    shown = []
+    for args in (["derive", "--key", str(key_file), "--product", "acme-cam", "--serials",
+                  str(order), "-o", "batch.csv"], ["batch", "check", "batch.csv"]):
+        master, slave = pty.openpty()
+        with open(tmp_path / "stdout", "w") as stdout:
+            proc = subprocess.Popen([*credline_command(), *args], cwd=tmp_path,
+                                    env=subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE,
+                                                       COLUMNS="100", TERM="xterm"),
+                                    stdout=stdout, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the command closed the terminal's last writer
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(master)
+        assert proc.wait(timeout=120) == 0
+        shown.append(b"".join(chunks).decode(errors="replace"))
+    assert "deriving" in shown[0] and "\x1b[" in shown[0], shown[0][-500:]
+    assert "derived 20000 passwords" in shown[0]
+    assert "batch check" in shown[1] and "\x1b[" in shown[1]
