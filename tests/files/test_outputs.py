@@ -179,3 +179,23 @@ def test_output_text_errors_leave_a_regular_file_as_it_was(tmp_path: Path) -> No
     with pytest.raises(StorageFailed), output_text(Path("/dev/full")) as handle:
         handle.write("x" * 10000)
     refuse_inputs(Path("-"), {"--serials": out})  # standard output is never an input file
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["plain", "dot", "parent", "link", "absolute", "hardlink"]))
+def test_an_input_is_refused_under_any_name(tmp_path: Path, alias: str) -> None:
+    folder = tmp_path / os.urandom(4).hex()
+    (folder / "sub").mkdir(parents=True)
+    source = folder / "order.txt"
+    source.write_text("SN1\n")
+    names = {"plain": source, "dot": folder / "." / "order.txt",
+             "parent": folder / "sub" / ".." / "order.txt", "link": folder / "l.txt",
+             "absolute": source.absolute(), "hardlink": folder / "h.txt"}
+    if alias == "link":
+        names["link"].symlink_to(source)
+    if alias == "hardlink":
+        os.link(source, names["hardlink"])
+    with pytest.raises(BadInput, match="same file as --serials"):
+        refuse_inputs(names[alias], {"--serials": source, "--profile": None})
+    refuse_inputs(folder / "other.csv", {"--serials": source})  # another file: fine
+    assert source.read_text() == "SN1\n"

@@ -51,9 +51,9 @@ def check_password(key_ref: str, product: str | None, serial: str, generation: i
 
 def _typed() -> str:
     """The typed password: a hidden prompt on a terminal, else the first line of stdin."""
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         return str(click.prompt("Password", hide_input=True, err=True))
-    line = sys.stdin.readline().rstrip("\r\n").lstrip("\ufeff")
+    line = sys.stdin.readline().rstrip("\r\n").lstrip("\ufeff") if sys.stdin else ""
     if not line:
         raise BadInput("no password given: type it at the prompt or pipe it on standard input")
     return line

@@ -129,10 +129,10 @@ def passphrase_from_env_or_prompt(origin: str, *, confirm: bool = False) -> str:
     value = os.environ.get("CREDLINE_PASSPHRASE")
     if value is not None:
         return value
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         # No terminal to prompt on (a pipe, a service): getpass would warn and echo risks;
         # the passphrase is the first line of standard input instead.
-        line = sys.stdin.readline().rstrip("\r\n").lstrip("\ufeff")
+        line = sys.stdin.readline().rstrip("\r\n").lstrip("\ufeff") if sys.stdin else ""
         if not line:
             raise KeystoreError(f"{origin}: no passphrase given (set CREDLINE_PASSPHRASE, or "
                                 "pipe it as the first line of standard input)")
