@@ -69,8 +69,8 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
                           "same command to carry on")
     if not complete and options.count is not None and st.passed >= options.count \
             and not st.failed:
-        click.echo(f"--count {options.count} reached: {st.passed} passed; batch {batch} stays "
-                   "open for the rest of its work order", err=True)
+        click.echo(f"{st.passed} device(s) passed, as many as asked; batch {batch} stays open "
+                   "for the rest of its work order", err=True)
         return st
     if not complete:
         raise CheckFailed(f"batch {batch} not complete: {st.passed} passed, {st.failed} "
