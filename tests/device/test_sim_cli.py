@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +84,14 @@ def test_sim_links_its_ports_and_removes_links_and_temporary_flash_on_a_signal(
             sim.wait()
         for pid in virtual_devices(temp):
             subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_refuses_links_it_cannot_make_before_any_device_starts(cli: Cli, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where sim's flash folder goes
+    result = cli("sim", "--count", "1", "--links", str(tmp_path / "no" / "such"))
+    assert result.exit_code == 2, result.output
+    assert "--links" in result.stderr and "parent folder does not exist" in result.stderr
+    assert virtual_devices(tmp_path) == {}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("credline-sim-")]
