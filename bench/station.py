@@ -36,7 +36,7 @@ from credline.transport.serial_hook import HookLink
 from credline.transport.virtual import HOOKS, Bench, build
 
 PROFILE = HOOKS.parent / "factory" / "profiles" / "demo-device.toml"
-BENCH_PASSPHRASE = "bench-only"
+BENCH_PASSPHRASE = "bench-only-passphrase"
 
 FLASH_CALLS_PER_DEVICE = 10  # PUT and LOCK: one erase and four programs each
 

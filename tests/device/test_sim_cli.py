@@ -3,15 +3,21 @@ SIGTERM (kill, systemd) or SIGHUP (the terminal closed)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import credline_command, subprocess_env
+from credline.transport.ports import glob_ports
+from tests.conftest import CliResult, credline_command, subprocess_env
 from tests.processes import virtual_devices
+
+Cli = Callable[..., CliResult]
 
 
 def wait_gone(workdir: Path, seconds: float = 10.0) -> dict[int, str]:
@@ -24,6 +30,7 @@ def wait_gone(workdir: Path, seconds: float = 10.0) -> dict[int, str]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_sim_stops_its_devices_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
     workdir = tmp_path / "line"
+    workdir.mkdir()
     sim = subprocess.Popen([*credline_command(), "sim", "--count", "3", "--workdir",
                             str(workdir)], env=subprocess_env(), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
@@ -42,3 +49,49 @@ def test_sim_stops_its_devices_on_a_signal(tmp_path: Path, sig: signal.Signals) 
             sim.wait()
         for pid in virtual_devices(workdir):  # never leave one behind, even on failure
             subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_refuses_a_workdir_that_does_not_exist(cli: Cli, tmp_path: Path) -> None:
+    result = cli("sim", "--count", "1", "--workdir", str(tmp_path / "nosuch"))
+    assert result.exit_code == 2, result.output
+    assert "nosuch" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "nosuch").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sim_links_its_ports_and_removes_links_and_temporary_flash_on_a_signal(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    temp, links = tmp_path / "tmp", tmp_path / "ports"
+    temp.mkdir()
+    sim = subprocess.Popen([*credline_command(), "sim", "--count", "2", "--links", str(links)],
+                           env=subprocess_env(TMPDIR=str(temp)), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        ports = [sim.stdout.readline().strip() for _ in range(2)]
+        assert sorted(os.readlink(p) for p in links.iterdir()) == sorted(ports)
+        assert glob_ports([f"{links}/*"]) == {str(links / "vdev-00"), str(links / "vdev-01")}
+        (flash_dir,) = temp.iterdir()  # the temporary folder with the flash files
+        assert any(flash_dir.glob("*.flash"))
+        sim.send_signal(sig)
+        assert sim.wait(timeout=15) == 0
+        assert wait_gone(temp) == {}
+        assert not links.exists(), "the links (and the folder sim made) are removed"
+        assert not any(temp.iterdir()), "flash files hold passwords: the folder must go"
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        for pid in virtual_devices(temp):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_refuses_links_it_cannot_make_before_any_device_starts(cli: Cli, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where sim's flash folder goes
+    result = cli("sim", "--count", "1", "--links", str(tmp_path / "no" / "such"))
+    assert result.exit_code == 2, result.output
+    assert "--links" in result.stderr and "parent folder does not exist" in result.stderr
+    assert virtual_devices(tmp_path) == {}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("credline-sim-")]

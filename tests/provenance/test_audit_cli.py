@@ -151,3 +151,22 @@ def test_reissue_is_refused_in_a_closed_batch(cli: Cli, cell: Cell) -> None:
     retired = give_up(cli, cell, "retire", "SN5")  # a failed device may still be retired
     assert retired.exit_code == 0, retired.output
     assert cell.audit().ok, cell.audit().findings
+
+
+def test_audit_verify_json_and_a_file_that_is_not_a_log(cli: Cli, cell: Cell,
+                                                        tmp_path: Path) -> None:
+    logs = [str(cell.log_path("st1")), str(cell.log_path("st2"))]
+    result = cli("audit", "verify", *logs, "--registry", cell.url, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["logs"] == 2 and report["findings"] == []
+    cell.sql("DELETE FROM devices WHERE serial = 'SN2'")
+    failed = cli("audit", "verify", *logs, "--registry", cell.url, "--json")
+    assert failed.exit_code == 1
+    (finding,) = json.loads(failed.stdout)["findings"]
+    assert finding["kind"] == "not in registry" and finding["file"].endswith("st2.jsonl")
+    batch = tmp_path / "batch.csv"
+    batch.write_text("serial,password\nSN1,WW4V6P8BPYR2\n")
+    wrong = cli("audit", "verify", str(batch))
+    assert wrong.exit_code == 2, wrong.output
+    assert "batch.csv: not a provenance log" in wrong.stderr

@@ -14,14 +14,23 @@ import csv
 import io
 import multiprocessing
 import os
-from collections.abc import Generator, Iterable, Iterator
+import signal
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import TextIO
 
 from credline.core.derive import Deriver, password_message
 from credline.core.errors import BadInput
-from credline.files.atomic import atomic_text
-from credline.files.serials import Block, DuplicateGuard, first_malformed, malformed, read_blocks
+from credline.files.output import is_regular, output_text
+from credline.files.serials import (
+    Block,
+    DuplicateGuard,
+    first_malformed,
+    malformed,
+    read_blocks,
+    read_serials,
+)
 from credline.keystore.base import LocalKey
 
 HEADER = "serial,password,generation,key_id,fingerprint\n"
@@ -75,6 +84,14 @@ def _derive_block(deriver: Deriver, product: str,
     return derive_rows(deriver, product, [value for value in block.values if value]), None
 
 
+def _quiet_worker() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone turns it into a clean stop
+    # (it terminates the pool); a worker printing its own KeyboardInterrupt traceback would not.
+    # The worker was forked with SIGINT blocked (see _derived), so none arrives before this.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _work(block: Block) -> tuple[str, tuple[int, str] | None]:
     assert _worker_state is not None
     return _derive_block(*_worker_state, block)
@@ -96,33 +113,58 @@ def _derived(deriver: Deriver, product: str, blocks: Iterator[Block],
         return
     _worker_state = (deriver, product)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # Workers are forked with SIGINT blocked until they ignore it; a Ctrl-C meanwhile
+        # waits here and is raised in this process once the pool exists to be terminated.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        with pool:  # terminates the workers however the block ends
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             yield from pool.imap(_work, blocks, chunksize=1)
     finally:
         _worker_state = None
 
 
+Progress = Callable[[int], None]
+
+
 def derive_file(deriver: Deriver, product: str, source: Path, out: Path,
-                workers: int | None = None) -> int:
+                workers: int | None = None, *, stream: TextIO | None = None,
+                progress: Progress | None = None) -> int:
     """Derive every serial in ``source`` into ``out``; returns the row count.
 
-    Raises :class:`~credline.core.errors.BadInput` on the first malformed or duplicate serial, or
-    when ``source`` holds no serials at all, leaving ``out`` as it was.
+    ``out`` follows :func:`credline.files.output.output_text` (``-`` or a path naming
+    ``stream`` writes there; a device or FIFO is written through). Raises
+    :class:`~credline.core.errors.BadInput` on the first malformed or duplicate serial, or when
+    ``source`` holds no serials at all, leaving ``out`` as it was: a stream or device cannot
+    take back what it was sent, so for those the whole file is checked before the first row.
+    ``progress`` is called with the rows written so far after each block.
     """
     if workers is None:
         workers = (os.cpu_count() or 1) if deriver.key.fork_safe else 1
+    if not is_regular(out, stream) and not sum(1 for _ in read_serials(source)):
+        raise _empty(source)
     blocks = _guarded(read_blocks(source), DuplicateGuard(source))
     count = 0
     # closing(): a bad serial stops the pool now, not when the traceback is collected.
-    with atomic_text(out) as handle, closing(_derived(deriver, product, blocks,
-                                                      workers)) as results:
+    with output_text(out, stream) as handle, closing(_derived(deriver, product, blocks,
+                                                              workers)) as results:
         handle.write(HEADER)
         for text, bad in results:
             if bad is not None:
                 raise malformed(source, *bad)
             handle.write(text)
             count += text.count("\n")  # one per row: passwords hold no newline
+            if progress is not None:
+                progress(count)
         if not count:  # raised inside the block, so no header-only file appears
-            raise BadInput(f"{source}: no serials to derive (an empty file, blank lines or a "
-                           "header alone); nothing was written")
+            raise _empty(source)
     return count
+
+
+def _empty(source: Path) -> BadInput:
+    return BadInput(f"{source}: no serials to derive (an empty file, blank lines or a header "
+                    "alone); nothing was written")

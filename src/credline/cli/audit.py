@@ -3,12 +3,14 @@ registry row by row?"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from credline.core.errors import BadInput, CheckFailed
 from credline.provenance import collect_logs, verify_cell
+from credline.provenance.audit import AuditReport
 
 SHOWN = 50  # findings listed; the rest are counted
 
@@ -29,7 +31,13 @@ def audit() -> None:
               "batches, station heads and events the logs are replayed against.")
 @click.option("--trust", "trusted", multiple=True, metavar="STATION=HEX",
               help="A station public key (hex) to trust without a registry.")
-def audit_verify(logs: tuple[Path, ...], url: str | None, trusted: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"ok", "logs", "entries", "summary", "findings": [{"file", "line", '
+                   '"kind", "detail"}], "notes"} as JSON (every finding, none hidden).')
+@click.option("-v", "--verbose", is_flag=True,
+              help=f"List every finding (default: the first {SHOWN}, the rest counted).")
+def audit_verify(logs: tuple[Path, ...], url: str | None, trusted: tuple[str, ...],
+                 as_json: bool, verbose: bool) -> None:
     """Verify every log of a cell; with --registry, replay them all against it.
 
     LOGS are log files, or folders (every *.jsonl inside): give every station's log. Each
@@ -54,17 +62,32 @@ def audit_verify(logs: tuple[Path, ...], url: str | None, trusted: tuple[str, ..
             report = verify_cell(paths, reg, keys)
     else:
         report = verify_cell(paths, None, keys)
+    if as_json:
+        click.echo(json.dumps({
+            "ok": report.ok, "logs": len(paths), "entries": report.entries,
+            "summary": report.summary(),
+            "findings": [{"file": f.path, "line": f.line, "kind": f.kind, "detail": f.detail}
+                         for f in report.findings],
+            "notes": report.notes}))
+    else:
+        _show(report, verbose)
+    if not report.ok:
+        raise CheckFailed(f"audit failed: {len(report.findings)} problem(s) in "
+                          f"{len(paths)} log(s); first: {report.findings[0]}")
+    if not as_json:
+        click.echo(report.summary())
+
+
+def _show(report: AuditReport, verbose: bool) -> None:
     for note in report.notes:
         click.echo(f"note: {note}")
     if not report.ok:
-        for finding in report.findings[:SHOWN]:
+        shown = len(report.findings) if verbose else SHOWN
+        for finding in report.findings[:shown]:
             click.echo(str(finding))
-        hidden = len(report.findings) - SHOWN
+        hidden = len(report.findings) - shown
         if hidden > 0:
-            click.echo(f"... and {hidden} more")
-        raise CheckFailed(f"audit failed: {len(report.findings)} problem(s) in "
-                          f"{len(paths)} log(s); first: {report.findings[0]}")
-    click.echo(report.summary())
+            click.echo(f"... and {hidden} more (-v lists them all)")
 
 
 def _trusted(items: tuple[str, ...]) -> dict[str, bytes]:

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from credline.cli._common import KEY_HELP, product_of
+from credline.cli._progress import staged
 from credline.core.derive import Deriver
 from credline.core.errors import BadInput, CheckFailed
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
 from credline.qa import check_file, default_profile
-from credline.qa.check import Registered
+from credline.qa.check import STAGES, Registered
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -37,7 +38,7 @@ def batch() -> None:
 
 @batch.command("check")
 @click.argument("csv_file", metavar="FILE.csv", type=FILE)
-@click.option("--profile", "profile_path", type=FILE,
+@click.option("-p", "--profile", "profile_path", type=FILE,
               help="Product profile TOML (alphabet, length, exposure). Default: Crockford "
               "base32, 12 characters, online.")
 @click.option("--product", help="Product id (defaults to the profile's).")
@@ -49,15 +50,17 @@ def batch() -> None:
 @click.option("--public", "public_file", type=FILE,
               help="Public values (MACs, SSIDs, model names, ...), one a line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on the terminal.")
 def check(csv_file: Path, profile_path: Path | None, product: str | None,
           registry_url: str | None, key_ref: str | None, public_file: Path | None,
-          as_json: bool) -> None:
+          as_json: bool, quiet: bool) -> None:
     """Check a batch CSV against every rule of UK PSTI Schedule 1 para 1.
 
     FILE.csv needs 'serial' and 'password' columns ('credline derive --out' writes them).
     Rules: duplicate, counter-like, public-info, guessable, unkeyed-derivation,
     distribution, policy. Exit 0 clean, 1 when a rule fires, 2 on bad input (a header with
-    no rows included: an empty batch is not OK). Reports name serials, never passwords.
+    no rows included: an empty batch is not OK). Reports name serials, never passwords. A
+    progress bar shows on a terminal; Ctrl-C stops it cleanly.
 
     \b
     Examples:
@@ -78,8 +81,9 @@ def check(csv_file: Path, profile_path: Path | None, product: str | None,
             fmt = (profile or default_profile()).format
             fingerprint = Deriver(open_key(key_ref), fmt).fingerprint
         registered = registered_fingerprints(registry_url, product_id)
-    report = check_file(csv_file, profile, public_file=public_file, product=product_id,
-                        registered=registered, fingerprint=fingerprint)
+    with staged("batch check", STAGES, quiet=quiet) as progress:
+        report = check_file(csv_file, profile, public_file=public_file, product=product_id,
+                            registered=registered, fingerprint=fingerprint, progress=progress)
     click.echo(report.to_json() if as_json else report.to_text())
     if not report.ok:
         raise CheckFailed(f"{csv_file}: {len(report.violations)} violation(s) of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -11,11 +12,11 @@ import click
 from credline.cli._common import key_option
 from credline.cli.station import execute, ledger_options
 from credline.core.errors import BadInput
-from credline.core.ids import ProductId
+from credline.core.ids import check_batch_id
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
-from credline.transport.virtual import Bench
+from credline.transport.virtual import Bench, PortLinks
 
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
 # run ends: the device is not taken off, so nothing else will happen on it.
@@ -25,38 +26,52 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
 
 
 @click.command("sim")
-@click.option("--count", type=click.IntRange(1, 64), default=4, show_default=True)
-@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
-              help="Where the flash files live (default: a temporary directory).")
+@click.option("--count", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="How many virtual devices to start.")
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="An existing folder for the flash files (kept afterwards). Default: a "
+                   "temporary folder, removed when sim stops (flash files hold passwords).")
+@click.option("--links", "links", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the ports' links (vdev-00, vdev-01, ...), made if missing, for "
+                   "'station run --ports-from DIR/*'. Default: ports/ in the workdir.")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
               help="Simulated line speed (0: as fast as possible).")
-def sim(count: int, workdir: Path | None, baud: int) -> None:
+def sim(count: int, workdir: Path | None, links: Path | None, baud: int) -> None:
     """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
 
-    Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices.
+    Prints each pseudo-terminal's path; each is also linked as DIR/vdev-NN (DIR from
+    --links), so a station takes them all with --ports-from 'DIR/*'. Runs until interrupted
+    (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices, removes the links and,
+    unless --workdir was given, the temporary folder with the flash files.
 
     \b
-    Example:
-      credline sim --count 8 --workdir /tmp/line
+    Examples:
+      credline sim --count 4 --links sim-ports &
+      credline station run ... --ports-from 'sim-ports/*' --count 4 --idle-exit 5
     """
-    directory = workdir or Path(tempfile.mkdtemp(prefix="credline-sim-"))
     # Installed before the first device starts, so a stop that comes while they start still
     # unwinds through Bench, which stops the ones already running. (A blocked signal mask
     # would be inherited by the device processes and keep them from stopping.)
     previous = {sig: signal.getsignal(sig) for sig in (*STOP_SIGNALS, signal.SIGINT)}
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop)
+    made: Path | None = None
     try:
-        with Bench(directory, count, baud=baud) as bench:
+        directory = workdir or (made := Path(tempfile.mkdtemp(prefix="credline-sim-")))
+        folder = PortLinks(links or directory / "ports")
+        with folder, Bench(directory, count, baud=baud) as bench:
+            folder.link(bench.ports)
             for port in bench.ports:
                 click.echo(port)
-            click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C "
-                       "stops them", err=True)
+            click.echo(f"{count} virtual devices running (flash in {directory}); take them "
+                       f"with --ports-from '{folder.path}/*'; Ctrl-C stops them", err=True)
             while True:
                 signal.pause()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by _stop
-        pass  # Bench has stopped the devices
+        pass  # Bench has stopped the devices, PortLinks removed the links
     finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -71,8 +86,8 @@ def _stop(signum: int, _frame: object) -> None:
 @click.command("provision")
 @click.option("--port", required=True, help="Serial port or pyserial URL of the device.")
 @key_option
-@click.option("--profile", "profile_path", required=True,
-              type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-p", "--profile", "profile_path", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="Product profile TOML.")
 @click.option("--serial", required=True, help="The device's serial number.")
 @click.option("--batch", required=True, help="Batch id (resumes it if it exists).")
 @ledger_options
@@ -94,7 +109,7 @@ def provision(port: str, key_ref: str, profile_path: Path, serial: str, batch: s
           --profile factory/profiles/acme-cam.toml --serial SN0001 --batch B42 \\
           --registry sqlite:///factory.db --station-key station1.key
     """
-    ProductId(batch, origin="--batch")
+    check_batch_id(batch, origin="--batch")
     if "://" not in port and not Path(port).exists():
         # The station waits for a port to appear; one device given by name must be there.
         raise BadInput(f"--port {port}: no such port (is the device plugged in?)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,12 +27,13 @@ def keys() -> None:
 
 
 @keys.command("new")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The key file to create (never overwritten).")
 def keys_new(out: Path) -> None:
     """Create a random 32-byte master key in a passphrase-wrapped key file.
 
-    The passphrase comes from CREDLINE_PASSPHRASE, else a prompt (asked twice). The key is
+    The passphrase (at least 12 characters) comes from CREDLINE_PASSPHRASE, else a prompt
+    (asked twice), else the first line of standard input when it is not a terminal. The key is
     wrapped with scrypt + AES-256-GCM; the file is created owner-only. Prints the key id.
 
     \b
@@ -44,7 +46,7 @@ def keys_new(out: Path) -> None:
 
 
 def _read_hex_key() -> bytes:
-    text = sys.stdin.read().strip()
+    text = sys.stdin.read().strip().lstrip("\ufeff")
     if len(text) != 2 * KEY_BYTES:
         raise BadInput(f"standard input: expected the key as {2 * KEY_BYTES} hex characters, "
                        f"got {len(text)} characters")
@@ -55,7 +57,7 @@ def _read_hex_key() -> bytes:
 
 
 @keys.command("import")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Wrap the key into this new key file.")
 @click.option("--pkcs11", "uri", metavar="URI",
               help="Put the key into a PKCS#11 token as a sensitive, non-extractable key.")
@@ -82,14 +84,17 @@ def keys_import(out: Path | None, uri: str | None) -> None:
 
 @keys.command("id")
 @key_option
-def keys_id(key_ref: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"key": FILE|URI, "key_id": HEX} as JSON.')
+def keys_id(key_ref: str, as_json: bool) -> None:
     """Print a key's id: the first 8 bytes, hex, of HMAC-SHA256(K, "credline/v1/key-id").
 
     \b
     Example:
-      credline keys id --key acme-cam.key
+      credline keys id --key acme-cam.key --json
     """
-    click.echo(open_key(key_ref).key_id)
+    key_id = open_key(key_ref).key_id
+    click.echo(json.dumps({"key": key_ref, "key_id": key_id}) if as_json else key_id)
 
 
 COMMANDS = [keys]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from credline.files.output import refuse_inputs
 from credline.registry import STATES, Device, Registry, open_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
+SQLITE = "sqlite:///"
 
 
 @click.group("registry")
@@ -45,23 +49,30 @@ def registry_init(url: str) -> None:
 
 @registry.command("status")
 @click.argument("url")
-@click.option("--batch", "batch_id", help="Only this batch.")
-def registry_status(url: str, batch_id: str | None) -> None:
+@click.option("--batch", "batch_id", help="Only this batch (exit 2 if the registry lacks it).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {\"batch\": ID or null, \"counts\": {state: n}} as JSON.")
+def registry_status(url: str, batch_id: str | None, as_json: bool) -> None:
     """Count devices by state (reserved, written, verified, locked, failed).
 
     \b
     Example:
-      credline registry status sqlite:///factory.db --batch 2026-11-A
+      credline registry status sqlite:///factory.db --batch 2026-11-A --json
     """
     with open_registry(url, create=False) as reg:
         counts = reg.status(batch_id)
+    if as_json:
+        click.echo(json.dumps({"batch": batch_id,
+                               "counts": {state: counts[state] for state in STATES}}))
+        return
     click.echo("  ".join(f"{state} {counts[state]}" for state in STATES))
 
 
 @registry.command("export")
 @click.argument("url")
-@click.option("--batch", "batch_id", required=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--batch", "batch_id", required=True, help="The batch to export.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              required=True, help="The CSV to write ('-' for standard output).")
 def registry_export(url: str, batch_id: str, out: Path) -> None:
     """Export a batch as CSV: serials, generations, key ids, fingerprints, states.
 
@@ -71,8 +82,10 @@ def registry_export(url: str, batch_id: str, out: Path) -> None:
     Example:
       credline registry export sqlite:///factory.db --batch 2026-11-A --out batch.csv
     """
+    if url.startswith(SQLITE):
+        refuse_inputs(out, {"the registry": Path(url[len(SQLITE):])})
     with open_registry(url, create=False) as reg:
-        count = reg.export(batch_id, out)
+        count = reg.export(batch_id, out, sys.stdout)
     click.echo(f"exported {count} devices to {out}", err=True)
 
 

@@ -9,7 +9,7 @@ import click
 
 from credline.cli._common import F, key_option
 from credline.core.errors import BadInput, CheckFailed, KeystoreError
-from credline.core.ids import ProductId
+from credline.core.ids import check_batch_id
 from credline.core.policy import Profile
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
@@ -67,6 +67,11 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
     if st.interrupted:
         raise CheckFailed(f"interrupted: batch {batch} left open, {st.passed} passed; run the "
                           "same command to carry on")
+    if not complete and options.count is not None and st.passed >= options.count \
+            and not st.failed:
+        click.echo(f"{st.passed} device(s) passed, as many as asked; batch {batch} stays open "
+                   "for the rest of its work order", err=True)
+        return st
     if not complete:
         raise CheckFailed(f"batch {batch} not complete: {st.passed} passed, {st.failed} "
                           "failed (see above); run the same command to carry on")
@@ -74,7 +79,7 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
 
 
 @station.command("run")
-@click.option("--profile", "profile_path", required=True,
+@click.option("-p", "--profile", "profile_path", required=True,
               type=click.Path(path_type=Path, dir_okay=False), help="Product profile TOML.")
 @key_option
 @click.option("--batch", required=True, help="Batch id (resumes it if it exists).")
@@ -82,14 +87,17 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
               help="A serial port or pyserial URL (repeatable).")
 @click.option("--ports-from", "patterns", multiple=True, metavar="GLOB",
               help="Ports matching this glob, watched as they come and go (repeatable), "
-                   "e.g. '/dev/credline/*' or '/tmp/credline-sim/*'.")
+                   "e.g. '/dev/credline/*', or 'DIR/*' for the links of "
+                   "'credline sim --links DIR'.")
 @click.option("--auto", is_flag=True,
               help="Also take USB-serial adapters as they are plugged in; run until Ctrl-C.")
 @click.option("--serials", "work_order", type=click.Path(path_type=Path, dir_okay=False),
               help="Work order: serials in the order to use them (else each device's own "
                    "serial, if the profile's [device] serial_source says so).")
 @ledger_options
-@click.option("--count", type=click.IntRange(1), help="Stop after this many devices passed.")
+@click.option("--count", type=click.IntRange(1),
+              help="Stop after this many devices passed (exit 0 if none failed; the batch "
+                   "stays open for the rest of the work order).")
 @click.option("--idle-exit", type=click.FloatRange(0), metavar="SECONDS",
               help="End the run once every port has been quiet this long (for unattended "
                    "runs; the batch stays open if work is left).")
@@ -108,8 +116,8 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     For each device: HELLO, pick its serial, reserve it, derive its password, check it
     against the profile, write, verify, lock, commit to the registry and the signed log,
     print its label. Kill it at any moment and run the same command again: it carries on.
-    Exit 0 when the batch is complete and every device passed, 1 when devices failed or
-    work is left, 2 for bad input.
+    Exit 0 when the batch is complete (or --count devices passed) and every device passed,
+    1 when devices failed or work is left, 2 for bad input.
 
     The registry must have been made by `credline registry init URL` (a missing SQLite file
     is not created) and this station enrolled there with `credline station enroll`; an empty
@@ -124,7 +132,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
     """
     if not (ports or patterns or auto):
         raise BadInput("give at least one --port, --ports-from GLOB or --auto")
-    ProductId(batch, origin="--batch")  # the same rule as ids: it names files and rows
+    check_batch_id(batch, origin="--batch")
     profile = load_profile(profile_path)
     options = StationOptions(batch=batch, ports=ports, patterns=patterns, auto=auto,
                              work_order=work_order, registry_url=registry_url,
@@ -135,7 +143,7 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
 
 
 @station.command("enroll")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The station key file to create (Ed25519, passphrase-wrapped); must not "
                    "exist yet.")
 @click.option("--station-id", required=True, help="This station's name, e.g. line1-st1.")

@@ -41,6 +41,11 @@ class Serial(str):
         return super().__new__(cls, _check("serial", value, origin))
 
 
+def check_batch_id(value: str, origin: str | None = None) -> str:
+    """A batch id, checked by the same rule as the other ids (it names files and rows)."""
+    return _check("batch id", value, origin)
+
+
 def is_valid_id(value: str) -> bool:
     """True when ``value`` satisfies the product id / serial rule (for hot loops)."""
     return ID_PATTERN.fullmatch(value) is not None

@@ -13,7 +13,7 @@ def load_profile(path: Path | str) -> Profile:
     """Read and validate a profile file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read profile: {exc.strerror}") from None
     except UnicodeDecodeError:

@@ -50,7 +50,7 @@ def first_malformed(block: Block) -> tuple[int, str] | None:
 def read_blocks(path: Path) -> Iterator[Block]:
     """The file as blocks of raw values; values are not validated here."""
     try:
-        handle = path.open("r", encoding="utf-8", newline="")
+        handle = path.open("r", encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read serials: {exc.strerror}") from None
     with handle:
@@ -132,3 +132,13 @@ def read_serials(path: Path) -> Iterator[tuple[int, str]]:
                                    f"(first at line {first_line})")
             earlier.append((line, value))
             yield line, value
+
+
+def count_lines(path: Path) -> int | None:
+    """How many lines ``path`` has (an upper bound on its serials, for a progress bar); None
+    when it cannot be read (the reader then raises the real error)."""
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None

@@ -13,6 +13,7 @@ import getpass
 import hmac
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,19 @@ def _header_aad(header: dict[str, Any]) -> bytes:
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
 
 
+MIN_PASSPHRASE = 12
+
+
 def wrap(key: bytes, passphrase: str, *, kind: str = "credline-master-key",
          params: ScryptParams | None = None, label: str = "") -> bytes:
     """The JSON envelope (bytes) holding ``key`` wrapped under ``passphrase``."""
     if not passphrase:
         raise KeystoreError("refusing an empty passphrase")
+    if len(passphrase) < MIN_PASSPHRASE:
+        # The file may be copied anywhere and attacked offline; scrypt slows each guess, it
+        # cannot make a short passphrase long. (Only new files are held to this.)
+        raise KeystoreError(f"refusing a passphrase of {len(passphrase)} character(s): a key "
+                            f"file needs at least {MIN_PASSPHRASE}; nothing was written")
     params = params or ScryptParams()
     salt, nonce = os.urandom(16), os.urandom(12)
     header: dict[str, Any] = {
@@ -120,6 +129,14 @@ def passphrase_from_env_or_prompt(origin: str, *, confirm: bool = False) -> str:
     value = os.environ.get("CREDLINE_PASSPHRASE")
     if value is not None:
         return value
+    if sys.stdin is None or not sys.stdin.isatty():
+        # No terminal to prompt on (a pipe, a service): getpass would warn and echo risks;
+        # the passphrase is the first line of standard input instead.
+        line = sys.stdin.readline().rstrip("\r\n").lstrip("\ufeff") if sys.stdin else ""
+        if not line:
+            raise KeystoreError(f"{origin}: no passphrase given (set CREDLINE_PASSPHRASE, or "
+                                "pipe it as the first line of standard input)")
+        return line
     # getpass reads the terminal itself, never echoes, and keeps click out of the adapters.
     try:
         text = getpass.getpass(f"Passphrase for {origin}: ")

@@ -100,6 +100,11 @@ def read_chain(path: Path, keys: Mapping[str, bytes]) -> Chain:
     raw_lines = data.split(b"\n")
     torn = raw_lines.pop() != b""  # after the final newline there must be nothing
     parsed = [_parse(raw) for raw in raw_lines]
+    if not any(entry is not None and "seq" in entry for entry in parsed):
+        # Not one line is even shaped like an entry: the wrong file (a batch CSV, a key file),
+        # not a log someone edited. A log with any entry left is checked, and fails, as usual.
+        raise BadInput(f"{path}: not a provenance log (no line is a credline log entry); give "
+                       "the station's JSON Lines log, e.g. provenance.jsonl")
     seqs = [entry.get("seq") if entry else None for entry in parsed]
     lines: list[Line] = []
     head = GENESIS

@@ -46,7 +46,7 @@ class Batch:
 def read_batch(path: Path) -> Batch:
     """Read and validate a batch CSV (streamed; memory is the two columns kept)."""
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read batch: {exc.strerror}") from None
     reader = csv.reader(handle, strict=True)

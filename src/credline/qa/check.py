@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from credline.qa.report import RULES, Report, Violation
 from credline.qa.rules import distribution, duplicate, guessable, near, policy, public, unkeyed
 
 Registered = Iterable[tuple[str, str] | str]
+Stage = Callable[[str], None]
+# What ``progress`` is told, in order: reading, the batch-wide rules, the per-row ones, done.
+STAGES = ("reading the batch", "batch-wide rules (duplicate, counter-like, distribution)",
+          "per-row rules (public-info, guessable, unkeyed-derivation, policy)", "done")
 
 
 UNKNOWN_PRODUCT = "unknown-product"
@@ -41,7 +46,8 @@ def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] 
                 product: str | None = None, registered: Registered | None = None,
                 fingerprint: Callable[[str], str] | None = None,
                 workers: int | None = None,
-                parallel_min_rows: int = PARALLEL_MIN_ROWS) -> Report:
+                parallel_min_rows: int = PARALLEL_MIN_ROWS,
+                progress: Stage | None = None) -> Report:
     """Run every rule. ``registered`` is the registry's fingerprints for the product (pairs
     of serial and fingerprint, or bare fingerprints); the batch's own fingerprints come from
     its column or from ``fingerprint`` (the key's fingerprint function).
@@ -49,7 +55,9 @@ def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] 
     With two or more cores and a large batch, the per-row rules run in a forked process
     while this one runs the batch-wide rules (``workers=1`` turns that off);
     ``parallel_min_rows`` is what counts as large (tests lower it to fork on small batches).
+    ``progress`` is told each stage as it starts (see :data:`STAGES`).
     """
+    tell = progress or (lambda _stage: None)
     ident = product or profile.product
     batch_values = [("the product id", ident)] if ident != UNKNOWN_PRODUCT else []
     batch_values += [(f"--public value {n}", v) for n, v in enumerate(public_values, 1)]
@@ -61,6 +69,7 @@ def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] 
     else:
         per_row = None
     try:
+        tell(STAGES[1])
         found = _batch_rules(batch, profile, report)
         if registered is not None:
             found += duplicate.against_registry(
@@ -69,7 +78,9 @@ def check_batch(batch: Batch, profile: Profile, *, public_values: Iterable[str] 
         if per_row is not None:
             per_row.cancel()
         raise
+    tell(STAGES[2])
     found += per_row.get() if per_row is not None else _row_rules(batch, profile, batch_values)
+    tell(STAGES[3])
     order = {rule: n for n, rule in enumerate(RULES)}
     report.violations = sorted(found, key=lambda v: order[v.rule])
     return report
@@ -99,7 +110,7 @@ class _Pending:
     """The per-row rules running in a forked child (which inherits the batch, no copy)."""
 
     def __init__(self, pool: Any, result: Any) -> None:
-        self._pool, self._result = pool, result
+        self._pool, self.result = pool, result
 
     def cancel(self) -> None:
         self._pool.terminate()
@@ -107,11 +118,21 @@ class _Pending:
 
     def get(self) -> list[Violation]:
         try:
-            found: list[Violation] = self._result.get()
+            found: list[Violation] = self.result.get()
             return found
+        except BaseException:  # Ctrl-C: do not wait for the child to finish its rows
+            self.cancel()
+            raise
         finally:
             self._pool.close()
             self._pool.join()
+
+
+def _quiet_child() -> None:
+    # Ctrl-C reaches the whole process group; the parent alone stops cleanly (and terminates
+    # this child), so the child must not print a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _forked_rows() -> list[Violation]:
@@ -124,8 +145,22 @@ def _in_child(batch: Batch, profile: Profile,
     global _forked
     _forked = (batch, profile, batch_values)
     try:
-        pool = multiprocessing.get_context("fork").Pool(1)
-        return _Pending(pool, pool.apply_async(_forked_rows))
+        # Forked with SIGINT blocked until the child ignores it (a Ctrl-C meanwhile is raised
+        # here, once the pool exists to be terminated).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = multiprocessing.get_context("fork").Pool(1, initializer=_quiet_child)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        pending = _Pending(pool, None)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            pending.result = pool.apply_async(_forked_rows)
+        except BaseException:
+            pending.cancel()
+            raise
+        return pending
     finally:
         _forked = None
 
@@ -142,7 +177,7 @@ def _fingerprints(batch: Batch, fingerprint: Callable[[str], str] | None) -> lis
 def read_public_values(path: Path) -> list[str]:
     """One public value a line; blank lines and ``#`` comments skipped."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read public values: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -154,13 +189,15 @@ def read_public_values(path: Path) -> list[str]:
 def check_file(path: Path, profile: Profile | None = None, *, public_file: Path | None = None,
                product: str | None = None, registered: Registered | None = None,
                fingerprint: Callable[[str], str] | None = None,
-               workers: int | None = None) -> Report:
+               workers: int | None = None, progress: Stage | None = None) -> Report:
     """Read ``path`` (and ``public_file``) and check the batch."""
     publics = read_public_values(public_file) if public_file else []
+    if progress is not None:
+        progress(STAGES[0])
     batch = read_batch(path)
     return check_batch(batch, profile or default_profile(product or UNKNOWN_PRODUCT),
                        public_values=publics, product=product, registered=registered,
-                       fingerprint=fingerprint, workers=workers)
+                       fingerprint=fingerprint, workers=workers, progress=progress)
 
 
 __all__ = ["Batch", "Report", "Violation", "check_batch", "check_file", "default_profile",

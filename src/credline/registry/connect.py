@@ -83,14 +83,25 @@ def safe_url(url: str) -> str:
         return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
 
 
+SQLITE_HINT = ("check the SQLite file's folder and permissions, that no other program holds "
+               "it locked, and the disk")
+
+
+def hint_for(url: str) -> str | None:
+    """What to check when the registry at ``url`` fails: a SQLite file is no server on a
+    network (None: the server's default hint)."""
+    return SQLITE_HINT if url.startswith("sqlite") else None
+
+
 def describe(url: str, exc: DBAPIError) -> RegistryError:
     """A database failure in plain words (the environment failed, not the input)."""
     text = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    hint = hint_for(url)
     if "readonly" in text or "read-only" in text:
-        return RegistryError(f"registry {url} is read-only: {text}")
+        return RegistryError(f"registry {url} is read-only: {text}", hint=hint)
     if "disk" in text and ("full" in text or "I/O" in text):
-        return RegistryError(f"registry {url}: the disk is full ({text})")
-    return RegistryError(f"registry {url} failed: {text}")
+        return RegistryError(f"registry {url}: the disk is full ({text})", hint=hint)
+    return RegistryError(f"registry {url} failed: {text}", hint=hint)
 
 
 def not_a_registry(url: str, why: str = "it has no credline tables") -> BadInput:
@@ -120,7 +131,8 @@ def check_sqlite_file(url: str) -> None:
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                  "name = 'credline_schema'").fetchone()
     except sqlite3.OperationalError as exc:  # locked, unreadable: not a verdict on the file
-        raise RegistryError(f"registry {safe_url(url)} failed: {exc}") from None
+        raise RegistryError(f"registry {safe_url(url)} failed: {exc}",
+                            hint=SQLITE_HINT) from None
     except sqlite3.DatabaseError as exc:
         raise not_a_registry(safe_url(url), str(exc)) from None
     if found is None:

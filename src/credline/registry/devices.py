@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
 from credline.core.lifecycle import IN_FLIGHT, DeviceState, sources
-from credline.files.atomic import atomic_text
+from credline.files.output import output_text
 from credline.registry import schema as s
 from credline.registry.connect import now
 
@@ -396,6 +396,9 @@ class DeviceRows:
             return [_device(row) for row in rows]
 
     def status(self, batch_id: str | None = None) -> dict[str, int]:
+        """Rows by state, of one batch or all; BadInput for a batch the registry lacks."""
+        if batch_id is not None and self.batch(batch_id) is None:
+            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
         query = select(s.devices.c.state, func.count()).group_by(s.devices.c.state)
         if batch_id is not None:
             query = query.where(s.devices.c.batch_id == batch_id)
@@ -411,14 +414,15 @@ class DeviceRows:
             for row in conn.execute(query.execution_options(yield_per=10000)):
                 yield row[0], row[1]
 
-    def export(self, batch_id: str, out: Path) -> int:
-        """Write the batch as CSV (fingerprints, never passwords); returns the row count."""
+    def export(self, batch_id: str, out: Path, stream: TextIO | None = None) -> int:
+        """Write the batch as CSV (fingerprints, never passwords); returns the row count.
+        ``out`` follows :func:`credline.files.output.output_text` (``-``: ``stream``)."""
         if self.batch(batch_id) is None:
             raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
         columns = ("serial", "product", "generation", "key_id", "fingerprint", "state",
                    "station_id", "hardware_id", "port", "reason")
         count = 0
-        with atomic_text(out) as handle:
+        with output_text(out, stream) as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             for device in self.devices(batch_id):

@@ -3,7 +3,8 @@
 A station watches for ports appearing and disappearing so the operator only plugs devices in.
 Ports come from pyserial's listing (USB-serial adapters: anything with a USB vendor id) and
 from glob patterns over device paths or symlinks (``/dev/credline/*`` from our udev rules,
-``/tmp/credline-sim/*`` for virtual devices). Only names are handled here; nothing is opened.
+``DIR/*`` for the links ``credline sim --links DIR`` makes). Only names are handled here;
+nothing is opened.
 """
 
 from __future__ import annotations

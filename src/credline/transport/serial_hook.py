@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import os
 import secrets
 import termios
 import time
@@ -41,6 +42,14 @@ from credline.core.record import Record
 # (a pty whose other end closed fails tcflush with termios.error, which is not an OSError).
 LINE_ERRORS = (serial.SerialException, OSError, termios.error)
 DEFAULT_TIMEOUT = 2.0
+
+
+def open_failure(exc: BaseException) -> str:
+    """Why a port did not open, once: pyserial wraps the OS error and repeats it
+    ("[Errno 2] could not open port X: [Errno 2] No such file or directory: 'X'")."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
+    return str(exc)
 DEFAULT_RETRIES = 3
 
 __all__ = ["BadReply", "DeviceError", "DeviceRefused", "HookLink", "NoAnswer", "VerifyFailed"]
@@ -77,7 +86,7 @@ class HookLink:
                                                  write_timeout=timeout)
             self._serial.reset_input_buffer()
         except (*LINE_ERRORS, ValueError) as exc:
-            raise NoAnswer(f"cannot open {escape_text(port)}: {escape_text(str(exc))}",
+            raise NoAnswer(f"cannot open {escape_text(port)}: {escape_text(open_failure(exc))}",
                            hint="is the adapter plugged in and the port name right?") from None
         self._deframer = Deframer()
 

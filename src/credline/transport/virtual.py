@@ -2,18 +2,20 @@
 
 :func:`build` compiles ``firmware-hooks/build/virtual-device`` when missing (it needs the
 source tree and a C compiler); :class:`VirtualDevice` runs one and knows its pty path;
-:class:`Bench` runs many. Used by tests, ``credline sim`` and the demo.
+:class:`Bench` runs many; :class:`PortLinks` names their ports in one folder, for ``station
+run --ports-from``. Used by tests, ``credline sim`` and the demo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credline.core.errors import ToolMissing
+from credline.core.errors import BadInput, ToolMissing, os_failure
 
 HOOKS = Path(__file__).resolve().parents[3] / "firmware-hooks"
 BINARY = HOOKS / "build" / "virtual-device"
@@ -132,3 +134,50 @@ class Bench:
     @property
     def ports(self) -> list[str]:
         return [device.port for device in self.devices]
+
+
+class PortLinks:
+    """Symbolic links ``vdev-NN`` to running devices' ports in one folder; a context manager
+    that makes the folder if missing and, on exit, removes the links it made (and the folder,
+    if it made it and nothing else is left there)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._made_folder = False
+        self._links: list[tuple[Path, str]] = []
+
+    def __enter__(self) -> PortLinks:
+        if self.path.exists() and not self.path.is_dir():
+            raise BadInput(f"--links {self.path}: not a folder")
+        if not self.path.exists():
+            try:
+                self.path.mkdir(mode=0o700)
+            except FileNotFoundError:
+                raise BadInput(f"--links {self.path}: its parent folder does not exist"
+                               ) from None
+            except OSError as exc:
+                raise os_failure(exc, f"--links {self.path}") from None
+            self._made_folder = True
+        return self
+
+    def link(self, ports: list[str]) -> list[Path]:
+        """Link each port as ``vdev-NN``; a stale link (a sim killed with -9) is replaced,
+        anything else already there is refused."""
+        for index, port in enumerate(ports):
+            link = self.path / f"vdev-{index:02d}"
+            if link.is_symlink():
+                link.unlink()
+            elif link.exists():
+                raise BadInput(f"--links {self.path}: {link.name} exists and is not a link")
+            link.symlink_to(port)
+            self._links.append((link, port))
+        return [link for link, _ in self._links]
+
+    def __exit__(self, *_: object) -> None:
+        for link, port in self._links:
+            if link.is_symlink() and os.readlink(link) == port:
+                link.unlink()
+        self._links.clear()
+        if self._made_folder:
+            with contextlib.suppress(OSError):  # something else was put there: leave it
+                self.path.rmdir()
