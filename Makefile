@@ -44,7 +44,7 @@ typecheck: setup
 # check: C tests and fuzz; cross: the four Cortex-M builds (size, stack) and the examples;
 # qemu: the emulated board the pytest QEMU tests provision.
 hooks:
-	@if [ -f $(HOOKS)/Makefile ]; then $(MAKE) -C $(HOOKS) check cross; fi
+	@if [ -f $(HOOKS)/Makefile ]; then $(MAKE) -C $(HOOKS) check cross qemu; fi
 
 pytest: setup
 	$(VENV)/bin/pytest -q
