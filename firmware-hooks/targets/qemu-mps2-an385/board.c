@@ -5,7 +5,8 @@
  *
  * Options come from the semihosting command line (QEMU -semihosting-config ...,arg=...):
  *   --flash FILE  --hwid ID  --prog-size N  --flash-delay-ms N  --power-cut-after-write N
- * Exit status (QEMU's): 2 bad options, 4 flash file unusable, 42 injected power cut. */
+ * Exit status (QEMU's): 2 bad options, 4 flash file unusable. An injected power cut prints
+ * BOARD_CUT_LINE and halts; the host then kills QEMU. */
 #include "board.h"
 #include "credline_hook.h"
 

@@ -31,14 +31,16 @@ size_t uart_take(uint8_t *buffer, size_t size);   /* call with interrupts off */
 void uart_send(void *context, const uint8_t *data, size_t size);   /* credline_send_fn */
 void uart0_rx_irq(void);
 
-/* --- timer.c side of startup.c: SysTick, on only while a delay runs --- */
+/* --- startup.c: SysTick, on only while a delay runs or the line is busy --- */
 void board_delay_ms(uint32_t ms);
+void board_keep_awake(void);   /* the line is busy: keep a 1 ms tick for a while */
+void board_halt(void);         /* interrupts and SysTick off, then sleep for good */
 void systick_irq(void);
 
 /* --- flash.c: two 4 KiB sectors of strict NOR flash kept in a host file --- */
 #define BOARD_SECTOR_SIZE 4096u
 #define BOARD_FLASH_SIZE (2u * BOARD_SECTOR_SIZE)
-#define BOARD_CUT_STATUS 42u   /* QEMU's exit status after an injected power cut */
+#define BOARD_CUT_LINE "credline board: power cut\n"   /* then the board halts */
 
 struct board_flash {
     int handle;

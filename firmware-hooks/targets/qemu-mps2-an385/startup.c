@@ -40,18 +40,49 @@ void Reset_Handler(void) {
     semihost_exit((uint32_t)main());
 }
 
-static volatile uint32_t ticks;
+static volatile uint32_t ticks, awake, delaying;
 
-void systick_irq(void) { ticks = ticks + 1u; }
-
-/* Sleeps in WFI between 1 ms ticks; SysTick is off again afterwards, so idle costs nothing. */
-void board_delay_ms(uint32_t ms) {
-    uint32_t start;
-    if (ms == 0) return;
-    start = ticks;
+static void systick_on(void) {
+    if (SYST_RVR == TICKS_PER_MS - 1u && SYST_CSR) return;
     SYST_RVR = TICKS_PER_MS - 1u;
     SYST_CVR = 0;
     SYST_CSR = SYST_ENABLE_TICKINT_CPUCLK;
-    while (ticks - start < ms) BOARD_WFI();
+}
+
+/* SysTick runs only while a delay runs or the line was busy in the last AWAKE_MS: QEMU
+ * re-arms its read of the serial line from the main loop, which sleeps until its next timer
+ * when none is armed, so a frame arriving byte by byte would stall for up to a second. An
+ * idle board arms no timer and costs its host nothing. */
+#define AWAKE_MS 500u
+#define IDLE_TICKS (TICKS_PER_MS * 50u)   /* 20 Hz when idle */
+
+void systick_irq(void) {
+    ticks = ticks + 1u;
+    if (awake) awake = awake - 1u;
+    if (!awake && !delaying) SYST_RVR = IDLE_TICKS - 1u;
+}
+
+void board_keep_awake(void) {
+    awake = AWAKE_MS;
+    systick_on();
+}
+
+#define NVIC_ICER0 (*(volatile uint32_t *)0xE000E180u)
+
+void board_halt(void) {
+    BOARD_IRQ_OFF();
     SYST_CSR = 0;
+    NVIC_ICER0 = 0xFFFFFFFFu;
+    for (;;) BOARD_WFI();
+}
+
+/* Sleeps in WFI between 1 ms ticks. */
+void board_delay_ms(uint32_t ms) {
+    uint32_t start;
+    if (ms == 0) return;
+    delaying = 1;
+    start = ticks;
+    systick_on();
+    while (ticks - start < ms) BOARD_WFI();
+    delaying = 0;
 }

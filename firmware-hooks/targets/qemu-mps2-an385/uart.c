@@ -29,6 +29,7 @@ void uart_init(void) {
     UART_BAUDDIV = SYSTEM_CLOCK / BAUD;
     UART_CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INTEN;
     NVIC_ISER0 = 1u << UART0_RX_IRQ;
+    board_keep_awake();
 }
 
 void uart0_rx_irq(void) {
@@ -40,6 +41,7 @@ void uart0_rx_irq(void) {
         }
     }
     UART_INTCLEAR = INT_RX;
+    board_keep_awake();
 }
 
 size_t uart_take(uint8_t *buffer, size_t size) {

@@ -1,4 +1,5 @@
-"""``credline sim`` and ``credline provision``: virtual devices, and the station on one device."""
+"""``credline sim`` and ``credline provision``: virtual devices or emulated boards, and the
+station on one device."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from credline.core.ids import ProductId
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
-from credline.transport.virtual import Bench
+from credline.transport.virtual import KINDS, Bench
 
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
 # run ends: the device is not taken off, so nothing else will happen on it.
@@ -29,16 +30,27 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Where the flash files live (default: a temporary directory).")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
-              help="Simulated line speed (0: as fast as possible).")
-def sim(count: int, workdir: Path | None, baud: int) -> None:
-    """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
+              help="Simulated line speed (0: as fast as possible; virtual devices only).")
+@click.option("--kind", type=click.Choice(KINDS), default="virtual", show_default=True,
+              help="virtual: the hook built for this machine; qemu: the hook built for a "
+                   "Cortex-M3 on an emulated mps2-an385 board (needs qemu-system-arm and "
+                   "arm-none-eabi-gcc).")
+def sim(count: int, workdir: Path | None, baud: int, kind: str) -> None:
+    """Start virtual devices or emulated boards (the real C hook on pseudo-terminals) and
+    print their ports.
 
-    Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices.
+    Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices. A
+    device's flash is a file in --workdir, so a device started again there keeps its
+    credential.
 
     \b
-    Example:
+    Examples:
       credline sim --count 8 --workdir /tmp/line
+      credline sim --kind qemu --count 2 --workdir /tmp/boards
     """
+    if baud and kind != "virtual":
+        raise BadInput(f"--baud {baud}: only virtual devices throttle their line "
+                       f"(--kind {kind} runs at the emulator's speed)")
     directory = workdir or Path(tempfile.mkdtemp(prefix="credline-sim-"))
     # Installed before the first device starts, so a stop that comes while they start still
     # unwinds through Bench, which stops the ones already running. (A blocked signal mask
@@ -47,11 +59,13 @@ def sim(count: int, workdir: Path | None, baud: int) -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop)
     try:
-        with Bench(directory, count, baud=baud) as bench:
+        options = {"baud": baud} if baud else {}
+        with Bench(directory, count, kind, **options) as bench:
             for port in bench.ports:
                 click.echo(port)
-            click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C "
-                       "stops them", err=True)
+            what = "virtual devices" if kind == "virtual" else "emulated boards (QEMU mps2-an385)"
+            click.echo(f"{count} {what} running (flash in {directory}); Ctrl-C stops them",
+                       err=True)
             while True:
                 signal.pause()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by _stop
