@@ -1,16 +1,17 @@
-"""``credline sim`` stops its virtual devices however it is stopped: Ctrl-C (SIGINT),
-SIGTERM (kill, systemd) or SIGHUP (the terminal closed)."""
+"""``credline sim`` stops its virtual devices (or emulated boards) however it is stopped:
+Ctrl-C (SIGINT), SIGTERM (kill, systemd) or SIGHUP (the terminal closed)."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import credline_command, subprocess_env
+from tests.conftest import CliResult, credline_command, subprocess_env
 from tests.processes import virtual_devices
 
 
@@ -42,3 +43,44 @@ def test_sim_stops_its_devices_on_a_signal(tmp_path: Path, sig: signal.Signals) 
             sim.wait()
         for pid in virtual_devices(workdir):  # never leave one behind, even on failure
             subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_starts_emulated_boards_that_answer_and_stop_with_it(tmp_path: Path) -> None:
+    from credline.core.protocol import DeviceState
+    from credline.transport.serial_hook import HookLink
+    from tests.boards import require
+
+    require("qemu")
+    workdir = tmp_path / "boards"
+    sim = subprocess.Popen([*credline_command(), "sim", "--kind", "qemu", "--count", "2",
+                            "--workdir", str(workdir)], env=subprocess_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        ports = [sim.stdout.readline().strip() for _ in range(2)]
+        assert all(port.startswith("/dev/") for port in ports), ports
+        hellos = []
+        for port in ports:
+            with HookLink(port) as link:
+                hellos.append(link.hello())
+        assert [(h.state, h.hardware_id) for h in hellos] == [
+            (DeviceState.EMPTY, "QEMU0000"), (DeviceState.EMPTY, "QEMU0001")]
+        assert len(virtual_devices(workdir)) == 2
+        sim.send_signal(signal.SIGTERM)
+        assert sim.wait(timeout=15) == 0
+        assert wait_gone(workdir) == {}
+        assert sorted(p.name for p in workdir.iterdir()) == ["board-00.flash", "board-01.flash"]
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        for pid in virtual_devices(workdir):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_refuses_a_baud_rate_for_emulated_boards(cli: Callable[..., CliResult],
+                                                     tmp_path: Path) -> None:
+    result = cli("sim", "--kind", "qemu", "--baud", "9600", "--workdir", str(tmp_path / "w"))
+    assert result.exit_code == 2
+    assert "--baud 9600: only virtual devices throttle their line" in result.stderr
+    assert not (tmp_path / "w").exists()
