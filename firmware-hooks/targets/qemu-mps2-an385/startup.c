@@ -42,24 +42,24 @@ void Reset_Handler(void) {
 
 static volatile uint32_t ticks, awake, delaying;
 
+/* SysTick runs only while a delay runs or the line was busy in the last AWAKE_MS. QEMU takes
+ * the next byte of its serial line from its main loop once the board has read this one; with
+ * no timer armed that loop can sleep for a second before it looks again, so a frame arriving
+ * byte by byte would stall. A 1 ms tick while bytes flow keeps it looking; an idle board arms
+ * no timer at all and costs its host nothing. */
+#define AWAKE_MS 500u
+
 static void systick_on(void) {
-    if (SYST_RVR == TICKS_PER_MS - 1u && SYST_CSR) return;
+    if (SYST_CSR) return;
     SYST_RVR = TICKS_PER_MS - 1u;
     SYST_CVR = 0;
     SYST_CSR = SYST_ENABLE_TICKINT_CPUCLK;
 }
 
-/* SysTick runs only while a delay runs or the line was busy in the last AWAKE_MS: QEMU
- * re-arms its read of the serial line from the main loop, which sleeps until its next timer
- * when none is armed, so a frame arriving byte by byte would stall for up to a second. An
- * idle board arms no timer and costs its host nothing. */
-#define AWAKE_MS 500u
-#define IDLE_TICKS (TICKS_PER_MS * 50u)   /* 20 Hz when idle */
-
 void systick_irq(void) {
     ticks = ticks + 1u;
     if (awake) awake = awake - 1u;
-    if (!awake && !delaying) SYST_RVR = IDLE_TICKS - 1u;
+    if (!awake && !delaying) SYST_CSR = 0;
 }
 
 void board_keep_awake(void) {

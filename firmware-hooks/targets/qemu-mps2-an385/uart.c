@@ -32,7 +32,12 @@ void uart_init(void) {
     board_keep_awake();
 }
 
+/* The interrupt is cleared before the data register is drained: a byte landing after the
+ * drain raises it again. (Cleared after, such a byte would sit in the one-byte register with
+ * no interrupt pending, and the emulator, which delivers the next byte only once this one is
+ * read, would leave the line deaf for good.) */
 void uart0_rx_irq(void) {
+    UART_INTCLEAR = INT_RX;
     while (UART_STATE & STATE_RX_FULL) {
         uint8_t byte = (uint8_t)UART_DATA;
         if (head - tail < RING) {
@@ -40,7 +45,6 @@ void uart0_rx_irq(void) {
             head = head + 1u;
         }
     }
-    UART_INTCLEAR = INT_RX;
     board_keep_awake();
 }
 

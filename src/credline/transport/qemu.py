@@ -36,7 +36,6 @@ PROG_SIZES = (1, 2, 4, 8, 16, 32)
 _READY = "credline board: ready"
 _CUT = "credline board: power cut"
 START_SECONDS = 30.0  # a cold QEMU start on a loaded 2-core machine, with margin
-START_TRIES = 3
 PROBE_SECONDS = 1.0
 
 
@@ -89,19 +88,16 @@ class QemuBoard:
                 "-semihosting-config", semihosting, "-kernel", str(IMAGE)]
 
     def start(self) -> QemuBoard:
-        """Start QEMU and return once the board answers HELLO on its line. About one cold
-        start in fifteen leaves QEMU 7.2 deaf to its serial line (the board runs, the line
-        is never read); such a start is abandoned and made again, up to START_TRIES times."""
-        for _ in range(START_TRIES):
-            self._launch()
-            try:
-                with HookLink(self.port, timeout=PROBE_SECONDS, retries=0) as link:
-                    link.hello()
-                return self
-            except DeviceError:
-                self.unplug()
-        raise SimError(f"emulated board for {self.flash} never answered on its serial line "
-                       f"({START_TRIES} starts)")
+        """Start QEMU and return once the board answers HELLO on its line."""
+        self._launch()
+        try:
+            with HookLink(self.port, timeout=PROBE_SECONDS) as link:
+                link.hello()
+        except DeviceError as exc:
+            self.unplug()
+            raise SimError(f"emulated board for {self.flash} started but does not answer on "
+                           f"its serial line: {exc}") from exc
+        return self
 
     def _launch(self) -> None:
         if self.prog_size not in PROG_SIZES:
