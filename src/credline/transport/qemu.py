@@ -189,4 +189,13 @@ class QemuBoard:
         """What the run-time API reports for this board's flash (read by the host build)."""
         if not BINARY.exists():
             build_virtual()
-        return VirtualDevice(self.flash).runtime(check_password)
+        if self.prog_size == 1:
+            return VirtualDevice(self.flash).runtime(check_password)
+        # A slot's layout depends on the program unit, so the reader must be told it.
+        args = [str(BINARY), "--flash", str(self.flash), "--prog-size", str(self.prog_size),
+                "--dump"]
+        if check_password is not None:
+            args.append("--check-password")
+        out = subprocess.run(args, input=(check_password or "") + "\n", capture_output=True,
+                             text=True, check=True, timeout=30).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
