@@ -4,7 +4,8 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools
+APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools \
+            qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 HOOKS   := firmware-hooks
 
 .PHONY: demo test setup system-deps hooks lint typecheck pytest clean
@@ -24,7 +25,7 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -40,8 +41,10 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# check: C tests and fuzz; cross: the four Cortex-M builds (size, stack) and the examples;
+# qemu: the emulated board the pytest QEMU tests provision.
 hooks:
-	@if [ -f $(HOOKS)/Makefile ]; then $(MAKE) -C $(HOOKS) check; fi
+	@if [ -f $(HOOKS)/Makefile ]; then $(MAKE) -C $(HOOKS) check cross qemu; fi
 
 pytest: setup
 	$(VENV)/bin/pytest -q

@@ -1,4 +1,6 @@
-"""Provisioning virtual devices (the real C hook) through real pyserial over pseudo-terminals."""
+"""Provisioning devices (the real C hook) through real pyserial over pseudo-terminals: the
+virtual device everywhere, and where marked with ``any_device`` or ``KINDS``, an emulated
+Cortex-M3 board in QEMU as well (tests/boards.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from credline.transport.serial_hook import (
     VerifyFailed,
 )
 from credline.transport.virtual import VirtualDevice
+from tests.boards import KINDS, Device, make_device, require
 from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 from tests.device.conftest import PASSWORD, record
 from tests.device.exchange import provision_device
@@ -46,7 +49,8 @@ def provision_cli(env: dict[str, Path], port: str, serial: str = "SN0001",
 
 
 def test_provision_reboot_and_read_back_with_the_runtime_api(
-        device: VirtualDevice, station_env: dict[str, Path]) -> None:
+        any_device: Device, station_env: dict[str, Path]) -> None:
+    device = any_device
     result = provision_cli(station_env, device.port)
     assert result.returncode == 0, result.stderr
     assert f"{device.port} PASS SN0001" in result.stdout
@@ -54,13 +58,13 @@ def test_provision_reboot_and_read_back_with_the_runtime_api(
     with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
         row = reg.devices("B1")[0]
         assert (row.serial, row.state, row.hardware_id) == ("SN0001", LifeState.LOCKED,
-                                                            "VDEV0001")
+                                                            "HW0001")
         assert verify_log(station_env["root"] / "log.jsonl", reg).ok
     device.restart()  # power cycle: a new process on the same flash file
     with HookLink(device.port) as link:
         hello = link.hello()
     assert (hello.state, hello.serial, hello.hardware_id) == (DeviceState.LOCKED, "SN0001",
-                                                              "VDEV0001")
+                                                              "HW0001")
     view = device.runtime(check_password=PASSWORD)
     assert view == {"provisioned": "1", "locked": "1", "serial": "SN0001",
                     "key_id": "e98c6960947e8461", "generation": "0", "password": "match"}
@@ -76,7 +80,8 @@ def test_provision_needs_an_initialised_registry(device: VirtualDevice,
     assert device.runtime()["provisioned"] == "0"
 
 
-def test_locked_device_refuses_put_and_keeps_its_record(device: VirtualDevice) -> None:
+def test_locked_device_refuses_put_and_keeps_its_record(any_device: Device) -> None:
+    device = any_device
     provision_device(device.port, record())
     with HookLink(device.port) as link:
         with pytest.raises(DeviceRefused, match="already locked") as info:
@@ -85,10 +90,13 @@ def test_locked_device_refuses_put_and_keeps_its_record(device: VirtualDevice) -
         link.verify(record())  # still the original bytes
     with pytest.raises(DeviceRefused, match="already locked"):
         provision_device(device.port, record("SN9"))
+    device.restart()  # and after a power cycle: still locked, still answering HELLO
+    with pytest.raises(DeviceRefused, match=r"already locked \(serial 'SN0001'\)"):
+        provision_device(device.port, record("SN9"))
 
 
-def test_verifier_records_check_logins_without_storing_the_password(device: VirtualDevice
-                                                                    ) -> None:
+def test_verifier_records_check_logins_without_storing_the_password(any_device: Device) -> None:
+    device = any_device
     from credline.core.record import Record
     from credline.core.secret import Password
 
@@ -99,7 +107,8 @@ def test_verifier_records_check_logins_without_storing_the_password(device: Virt
     assert PASSWORD.encode() not in device.flash.read_bytes()
 
 
-def test_malformed_frames_get_typed_errors_and_change_nothing(device: VirtualDevice) -> None:
+def test_malformed_frames_get_typed_errors_and_change_nothing(any_device: Device) -> None:
+    device = any_device
     provision_device(device.port, record(), lock=False)
     before = device.flash.read_bytes()
     with serial.serial_for_url(device.port, timeout=0.5) as port:
@@ -137,14 +146,16 @@ def test_silence_fails_clearly_within_the_timeout(device: VirtualDevice) -> None
     assert device.runtime()["provisioned"] == "0"
 
 
-def test_verify_detects_different_bytes(device: VirtualDevice) -> None:
+def test_verify_detects_different_bytes(any_device: Device) -> None:
+    device = any_device
     with HookLink(device.port) as link:
         link.put(record())
         with pytest.raises(VerifyFailed, match="different bytes"):
             link.verify(record(password="AAAABBBBCCCC"))
 
 
-def test_unplugged_device_is_reported_not_hung(device: VirtualDevice) -> None:
+def test_unplugged_device_is_reported_not_hung(any_device: Device) -> None:
+    device = any_device
     with HookLink(device.port, timeout=0.5, retries=1) as link:
         link.hello()
         device.unplug()
@@ -157,22 +168,25 @@ def _writes_of_one_provisioning(tmp_path: Path) -> int:
     return 2 * (4096 + 16 + len(record().encode()) + 4)
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @settings(max_examples=12, deadline=None)
 @given(fraction=st.floats(0.0, 1.0))
 def test_power_cut_at_any_write_leaves_nothing_or_a_whole_record(
-        tmp_path_factory: pytest.TempPathFactory, fraction: float) -> None:
-    """The C tests cut power at every byte; here, at sampled bytes, through the whole stack."""
+        tmp_path_factory: pytest.TempPathFactory, kind: str, fraction: float) -> None:
+    """The C tests cut power at every byte; here, at sampled bytes, through the whole stack.
+    The device tears the byte being written and stops: a power cut."""
+    require(kind)
     tmp = tmp_path_factory.mktemp("cut")
     total = _writes_of_one_provisioning(tmp)
     cut = 1 + int(fraction * (total - 1))
-    dev = VirtualDevice(tmp / "flash.bin", power_cut_after_write=cut).start()
+    dev = make_device(kind, tmp / "flash.bin", "CUT1", power_cut_after_write=cut).start()
     try:
         with pytest.raises(NoAnswer):
             provision_device(dev.port, record(), timeout=0.4, retries=0)
     except BaseException:
         dev.stop()
         raise
-    assert dev.process is not None and dev.process.wait(timeout=5) == 42  # the cut happened
+    assert dev.power_cut(), "the injected power cut did not happen"
     view = dev.runtime(check_password=PASSWORD)
     assert view["provisioned"] in ("0", "1")
     if view["provisioned"] == "1":

@@ -95,3 +95,45 @@ def test_sim_refuses_links_it_cannot_make_before_any_device_starts(cli: Cli, tmp
     assert "--links" in result.stderr and "parent folder does not exist" in result.stderr
     assert virtual_devices(tmp_path) == {}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("credline-sim-")]
+
+
+def test_sim_starts_emulated_boards_that_answer_and_stop_with_it(tmp_path: Path) -> None:
+    from credline.core.protocol import DeviceState
+    from credline.transport.serial_hook import HookLink
+    from tests.boards import require
+
+    require("qemu")
+    workdir = tmp_path / "boards"
+    workdir.mkdir()
+    sim = subprocess.Popen([*credline_command(), "sim", "--kind", "qemu", "--count", "2",
+                            "--workdir", str(workdir)], env=subprocess_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        ports = [sim.stdout.readline().strip() for _ in range(2)]
+        assert all(port.startswith("/dev/") for port in ports), ports
+        hellos = []
+        for port in ports:
+            with HookLink(port) as link:
+                hellos.append(link.hello())
+        assert [(h.state, h.hardware_id) for h in hellos] == [
+            (DeviceState.EMPTY, "QEMU0000"), (DeviceState.EMPTY, "QEMU0001")]
+        assert len(virtual_devices(workdir)) == 2
+        sim.send_signal(signal.SIGTERM)
+        assert sim.wait(timeout=15) == 0
+        assert wait_gone(workdir) == {}
+        assert sorted(p.name for p in workdir.iterdir()) == ["board-00.flash", "board-01.flash"]
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        for pid in virtual_devices(workdir):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_sim_refuses_a_baud_rate_for_emulated_boards(cli: Callable[..., CliResult],
+                                                     tmp_path: Path) -> None:
+    result = cli("sim", "--kind", "qemu", "--baud", "9600", "--workdir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--baud 9600: only virtual devices throttle their line" in result.stderr
+    assert virtual_devices(tmp_path) == {}

@@ -13,7 +13,7 @@ extern int flash_read_bytes(uint32_t addr, void *buf, uint32_t size);
 extern int flash_program(uint32_t addr, const void *buf, uint32_t size);
 extern int flash_erase_sector(uint32_t addr);
 extern int provisioning_strap_active(void);
-extern void app_main_loop(const struct credline_hook *hook);
+extern void app_poll(const struct credline_hook *hook);   /* one turn of your main loop */
 
 #define CREDLINE_SECTOR_SIZE 2048u
 #define CREDLINE_SLOT_A 0x0801F000u   /* the last two 2 KiB pages of a 128 KiB part */
@@ -31,12 +31,15 @@ static struct credline_hook hook;   /* about 2.5 KiB of RAM; no heap */
 
 int main(void) {
     uint8_t byte;
+    int serving;
     if (credline_hook_init(&hook, &storage, cb_send, NULL, "BOARD-0001") != CREDLINE_OK)
         for (;;) {}   /* flash unreadable: hardware fault */
-    if (provisioning_strap_active() || !credline_is_provisioned(&hook)) {
-        while (!credline_is_locked(&hook))
-            if (uart_getc_nonblocking(&byte)) credline_hook_feed(&hook, &byte, 1);
+    /* Provisioning mode is chosen at boot and kept until the next reset, also after LOCK:
+     * a locked device still answers HELLO, so a second station run is told "already locked"
+     * rather than "no answer". The hook refuses PUT once locked, whatever the line sends. */
+    serving = provisioning_strap_active() || !credline_is_provisioned(&hook);
+    for (;;) {
+        if (serving && uart_getc_nonblocking(&byte)) credline_hook_feed(&hook, &byte, 1);
+        app_poll(&hook);   /* uses credline_check_password() for logins once provisioned */
     }
-    app_main_loop(&hook);   /* uses credline_check_password() for logins */
-    return 0;
 }

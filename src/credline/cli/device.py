@@ -1,4 +1,5 @@
-"""``credline sim`` and ``credline provision``: virtual devices, and the station on one device."""
+"""``credline sim`` and ``credline provision``: virtual devices or emulated boards, and the
+station on one device."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from credline.core.ids import check_batch_id
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
-from credline.transport.virtual import Bench, PortLinks
+from credline.transport.virtual import KINDS, Bench, PortLinks
 
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
 # run ends: the device is not taken off, so nothing else will happen on it.
@@ -27,7 +28,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
 
 @click.command("sim")
 @click.option("--count", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="How many virtual devices to start.")
+              help="How many virtual devices (or boards) to start.")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="An existing folder for the flash files (kept afterwards). Default: a "
                    "temporary folder, removed when sim stops (flash files hold passwords).")
@@ -35,20 +36,30 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
               help="Folder for the ports' links (vdev-00, vdev-01, ...), made if missing, for "
                    "'station run --ports-from DIR/*'. Default: ports/ in the workdir.")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
-              help="Simulated line speed (0: as fast as possible).")
-def sim(count: int, workdir: Path | None, links: Path | None, baud: int) -> None:
-    """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
+              help="Simulated line speed (0: as fast as possible; virtual devices only).")
+@click.option("--kind", type=click.Choice(KINDS), default="virtual", show_default=True,
+              help="virtual: the hook built for this machine; qemu: the hook built for a "
+                   "Cortex-M3 on an emulated mps2-an385 board (needs qemu-system-arm and "
+                   "arm-none-eabi-gcc).")
+def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: str) -> None:
+    """Start virtual devices or emulated boards (the real C hook on pseudo-terminals) and
+    print their ports.
 
     Prints each pseudo-terminal's path; each is also linked as DIR/vdev-NN (DIR from
     --links), so a station takes them all with --ports-from 'DIR/*'. Runs until interrupted
     (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices, removes the links and,
-    unless --workdir was given, the temporary folder with the flash files.
+    unless --workdir was given, the temporary folder with the flash files. A device's flash
+    is a file in --workdir, so a device started again there keeps its credential.
 
     \b
     Examples:
       credline sim --count 4 --links sim-ports &
       credline station run ... --ports-from 'sim-ports/*' --count 4 --idle-exit 5
+      credline sim --kind qemu --count 2 --workdir /tmp/boards
     """
+    if baud and kind != "virtual":
+        raise BadInput(f"--baud {baud}: only virtual devices throttle their line "
+                       f"(--kind {kind} runs at the emulator's speed)")
     # Installed before the first device starts, so a stop that comes while they start still
     # unwinds through Bench, which stops the ones already running. (A blocked signal mask
     # would be inherited by the device processes and keep them from stopping.)
@@ -59,12 +70,14 @@ def sim(count: int, workdir: Path | None, links: Path | None, baud: int) -> None
     try:
         directory = workdir or (made := Path(tempfile.mkdtemp(prefix="credline-sim-")))
         folder = PortLinks(links or directory / "ports")
-        with folder, Bench(directory, count, baud=baud) as bench:
+        options = {"baud": baud} if baud else {}
+        with folder, Bench(directory, count, kind, **options) as bench:
             folder.link(bench.ports)
             for port in bench.ports:
                 click.echo(port)
-            click.echo(f"{count} virtual devices running (flash in {directory}); take them "
-                       f"with --ports-from '{folder.path}/*'; Ctrl-C stops them", err=True)
+            what = "virtual devices" if kind == "virtual" else "emulated boards (QEMU mps2-an385)"
+            click.echo(f"{count} {what} running (flash in {directory}); take them with "
+                       f"--ports-from '{folder.path}/*'; Ctrl-C stops them", err=True)
             while True:
                 signal.pause()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by _stop

@@ -2,8 +2,9 @@
 
 :func:`build` compiles ``firmware-hooks/build/virtual-device`` when missing (it needs the
 source tree and a C compiler); :class:`VirtualDevice` runs one and knows its pty path;
-:class:`Bench` runs many; :class:`PortLinks` names their ports in one folder, for ``station
-run --ports-from``. Used by tests, ``credline sim`` and the demo.
+:class:`Bench` runs many, of this kind or emulated boards (:mod:`credline.transport.qemu`);
+:class:`PortLinks` names their ports in one folder, for ``station run --ports-from``. Used by
+tests, ``credline sim`` and the demo.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from credline.core.errors import BadInput, ToolMissing, os_failure
 
 HOOKS = Path(__file__).resolve().parents[3] / "firmware-hooks"
 BINARY = HOOKS / "build" / "virtual-device"
+CUT_STATUS = 42  # the virtual device's exit status after an injected power cut
 
 
 class SimError(ToolMissing):
@@ -83,6 +85,16 @@ class VirtualDevice:
                 self.process.wait()
         return self.process.returncode
 
+    def power_cut(self, seconds: float = 10.0) -> bool:
+        """Wait for an injected power cut (``power_cut_after_write``): True when the device
+        stopped with status 42 within ``seconds``."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=seconds) == CUT_STATUS
+        except subprocess.TimeoutExpired:
+            self.unplug()
+            return False
+
     def unplug(self) -> None:
         """Pull the cable: kill -9, as a device losing power or USB would vanish."""
         if self.process is not None and self.process.poll() is None:
@@ -105,17 +117,35 @@ class VirtualDevice:
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-class Bench:
-    """N virtual devices with flash files in ``workdir``; a context manager."""
+KINDS = ("virtual", "qemu")
 
-    def __init__(self, workdir: Path, count: int, **options: object) -> None:
+
+class Bench:
+    """N devices with flash files in ``workdir``; a context manager. ``kind`` is "virtual"
+    (the host build on a pty) or "qemu" (the Cortex-M build on an emulated mps2-an385)."""
+
+    def __init__(self, workdir: Path, count: int, kind: str = "virtual",
+                 **options: object) -> None:
+        from credline.transport import qemu  # qemu builds on this module's pieces
+
+        if kind not in KINDS:
+            raise SimError(f"device kind {kind!r} is not one of {', '.join(KINDS)}")
         workdir.mkdir(parents=True, exist_ok=True)
-        self.devices = [VirtualDevice(flash=workdir / f"device-{i:02d}.flash",
-                                      hwid=f"VDEV{i:04d}", **options)  # type: ignore[arg-type]
-                        for i in range(count)]
+        self.kind = kind
+        self.devices: list[VirtualDevice | qemu.QemuBoard] = [
+            VirtualDevice(flash=workdir / f"device-{i:02d}.flash", hwid=f"VDEV{i:04d}",
+                          **options)  # type: ignore[arg-type]
+            if kind == "virtual" else
+            qemu.QemuBoard(flash=workdir / f"board-{i:02d}.flash", hwid=f"QEMU{i:04d}",
+                           **options)  # type: ignore[arg-type]
+            for i in range(count)]
 
     def __enter__(self) -> Bench:
+        from credline.transport import qemu
+
         build()
+        if self.kind == "qemu":
+            qemu.build()
         try:
             for device in self.devices:
                 device.start()

@@ -2,12 +2,17 @@
  * partition named "credline" (two 4 KiB sectors). Add to partitions.csv:
  *     credline, data, 0x40, , 0x2000,
  * and build the hook's sources as a component (see CMakeLists.txt beside this file). */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "credline_hook.h"
 #include "driver/uart.h"
 #include "esp_log.h"
+#include "esp_mac.h"
 #include "esp_partition.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
 
 #define PROV_UART UART_NUM_0
 static const char *TAG = "credline";
@@ -36,7 +41,9 @@ static void uart_send(void *ctx, const uint8_t *data, size_t size) {
 static struct credline_storage storage;
 static struct credline_hook hook;
 
-/* Call once at boot. In provisioning mode (a strap pin, or no record yet) serve the UART. */
+/* Start as a task at boot when in provisioning mode (a strap pin, or no record yet). It serves
+ * the UART until the next reset, also after LOCK: a locked device still answers HELLO, so a
+ * second station run is told "already locked" instead of "no answer". PUT stays refused. */
 void credline_provisioning_task(void *arg) {
     uint8_t buf[128];
     char hwid[13];
@@ -59,12 +66,10 @@ void credline_provisioning_task(void *arg) {
         ESP_LOGE(TAG, "credline storage unreadable");
         vTaskDelete(NULL);
     }
-    for (;;) {
-        int n = uart_read_bytes(PROV_UART, buf, sizeof buf, pdMS_TO_TICKS(100));
+    for (;;) {   /* the application reads credline_is_locked(&hook) to know it is done */
+        int n = uart_read_bytes(PROV_UART, buf, (uint32_t)sizeof buf, pdMS_TO_TICKS(100));
         if (n > 0) credline_hook_feed(&hook, buf, (size_t)n);
-        if (credline_is_locked(&hook)) break;   /* done: hand over to the application */
     }
-    vTaskDelete(NULL);
 }
 
 /* The application's login check: constant time, never logs the password. */
