@@ -9,11 +9,11 @@ missing is an error naming it (:func:`Compliance.require`), never an empty field
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from credline.core.errors import ProfileError
 from credline.core.policy import KeyScope, Profile
+from credline.core.settings import CHECKS
 
 # Schedule 2 of the Regulations: conformity with these ETSI EN 303 645 provisions is deemed
 # compliance with Schedule 1 paras 1 (5.1-1, 5.1-2), 2 (5.2-1) and 3 (5.3-13).
@@ -55,14 +55,12 @@ SUPPORT_ITEMS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def parse_date(value: str, where: str) -> dt.date:
-    """A ``YYYY-MM-DD`` date; anything else names ``where`` and the value."""
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ProfileError(f"{where} = {value!r}: must be a date YYYY-MM-DD") from None
+def parse_date(value: str, where: str) -> str:
+    """A ``YYYY-MM-DD`` calendar date, kept as that text (ISO dates sort as they compare);
+    anything else names ``where`` and the value."""
+    if CHECKS[("compliance", "support_period_end")](value) is not None:
+        raise ProfileError(f"{where} = {value!r}: must be a date YYYY-MM-DD")
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,13 +88,13 @@ class Compliance:
                                + ": add them to the profile (nothing was written)")
 
     @property
-    def support_end(self) -> dt.date | None:
+    def support_end(self) -> str | None:
         text = self.get("compliance", "support_period_end")
         return parse_date(text, f"{self.source}: [compliance] support_period_end") \
             if text else None
 
     @property
-    def support_start(self) -> dt.date | None:
+    def support_start(self) -> str | None:
         text = self.get("compliance", "support_period_start")
         return parse_date(text, f"{self.source}: [compliance] support_period_start") \
             if text else None
@@ -134,7 +132,7 @@ class BatchTerms:
     extended but never brought forward (Schedule 1 para 3(6))."""
 
     key_scope: KeyScope = KeyScope.PRODUCT
-    support_end: dt.date | None = None
+    support_end: str | None = None  # YYYY-MM-DD
     published: str = ""  # JSON of the support information the registry keeps with the date
 
 

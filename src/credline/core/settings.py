@@ -7,7 +7,7 @@ the caller names the file, the key and the value.
 
 from __future__ import annotations
 
-import datetime as dt
+import calendar
 import ipaddress
 import math
 import re
@@ -78,13 +78,16 @@ def _host(host: str) -> str | None:
     return None
 
 
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+
+
 def _date(value: Any) -> str | None:
-    try:
-        if len(value) == 10:
-            dt.date.fromisoformat(value)
+    """A calendar date written YYYY-MM-DD (kept as text: ISO dates sort as they compare)."""
+    match = _DATE.match(value)
+    if match is not None:
+        year, month, day = map(int, match.groups())
+        if 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]:
             return None
-    except ValueError:
-        pass
     return "must be a date YYYY-MM-DD"
 
 

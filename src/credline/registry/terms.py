@@ -34,7 +34,7 @@ class SupportPeriod:
     """A product's published support period as the registry keeps it."""
 
     product: str
-    end: dt.date
+    end: str  # YYYY-MM-DD
     published: dict[str, Any]
     batch_id: str
     updated_at: dt.datetime
@@ -56,7 +56,7 @@ def _period(row: Any) -> SupportPeriod:
         published = json.loads(row.published or "{}")
     except ValueError:
         published = {}
-    return SupportPeriod(row.product, dt.date.fromisoformat(row.end_date),
+    return SupportPeriod(row.product, str(row.end_date),
                          published if isinstance(published, dict) else {}, row.batch_id,
                          row.updated_at)
 
@@ -83,7 +83,7 @@ def enforce(conn: Connection, batch_id: str, product: str, key_id: str, terms: B
                            f"{known.end} or later")
     if terms.support_end is None:
         return
-    values = {"end_date": terms.support_end.isoformat(), "published": terms.published or "{}",
+    values = {"end_date": terms.support_end, "published": terms.published or "{}",
               "batch_id": batch_id, "updated_at": now()}
     if known is None:
         _ensure_product(conn, product)

@@ -193,5 +193,5 @@ def log_support_period(log: ProvenanceLog, batch: str, product: str, terms: Batc
     if end is None or (published is not None and end <= published.end):
         return
     log.append("support.extended" if published else "support.published", batch=batch,
-               product=product, end=end.isoformat(),
-               previous="" if published is None else published.end.isoformat())
+               product=product, end=end,
+               previous="" if published is None else published.end)

@@ -1,0 +1,131 @@
+"""``credline report``: the compliance officer's documents (statement, batch report, support
+pages, products CSV, evidence pack) from a profile, the registry and the signed logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from credline.cli._common import KEY_HELP
+from credline.core.compliance import compliance_of
+from credline.core.errors import CheckFailed
+from credline.core.keys import MasterKey
+from credline.files.profiles import load_profile
+from credline.registry import open_registry
+from credline.report.batch import build_batch_report
+from credline.report.facts import BatchFacts, gather
+from credline.report.output import check_suffix, write_document
+from credline.report.statement import build_statement
+
+F = TypeVar("F", bound=Callable[..., Any])
+FILE = click.Path(path_type=Path, dir_okay=False)
+FOLDER = click.Path(path_type=Path, file_okay=False)
+
+
+def batch_options(func: F) -> F:
+    for option in reversed((
+        click.option("--batch", "batch_id", required=True, help="The batch id."),
+        click.option("--registry", "registry_url", required=True, metavar="URL",
+                     help="The registry (sqlite:///FILE or postgresql://...)."),
+        click.option("--log", "logs", type=FILE, multiple=True,
+                     help="A station's provenance log (repeat for each station of a cell)."),
+        click.option("--key", "key_ref", metavar="FILE|URI",
+                     help="The batch's master key: re-derives the passwords in memory so "
+                     "every QA rule and the character distribution can run. " + KEY_HELP),
+    )):
+        func = option(func)
+    return func
+
+
+def _key(key_ref: str | None) -> MasterKey | None:
+    if key_ref is None:
+        return None
+    from credline.keystore import open_key
+
+    return open_key(key_ref)
+
+
+def facts_for(registry_url: str, batch_id: str, profile_path: Path | None,
+              logs: tuple[Path, ...], key_ref: str | None) -> BatchFacts:
+    profile = load_profile(profile_path) if profile_path else None
+    with open_registry(registry_url, create=False) as registry:
+        return gather(registry, batch_id, profile=profile, logs=logs, key=_key(key_ref))
+
+
+@click.group("report")
+def report() -> None:
+    """Documents for compliance: statement, batch report, support pages, evidence pack.
+
+    \b
+    Example (after 'credline demo'):
+      credline report statement --batch DEMO-batch-1 --registry sqlite:///demo/registry.db \\
+          --profile factory/profiles/demo-device.toml --out statement.pdf
+    """
+
+
+@report.command("statement")
+@batch_options
+@click.option("--profile", "profile_path", type=FILE, required=True,
+              help="The product's profile ([product] and [compliance] sections).")
+@click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]),
+              help="Date of issue (default: today).")
+@click.option("--out", type=FILE, required=True, help="FILE.pdf or FILE.md.")
+def statement(batch_id: str, registry_url: str, logs: tuple[Path, ...], key_ref: str | None,
+              profile_path: Path, issued: dt.datetime | None, out: Path) -> None:
+    """Write the statement of compliance (UK PSTI Schedule 4) for a finished batch.
+
+    Every Schedule 4 item comes from the profile and the registry: product type and batch,
+    manufacturer and address (and authorised representative), the declarations, the
+    defined support period, signatory, place and date. A missing item is an error naming
+    it, and nothing is written. Also records the batch's evidence (scheme, key ids, devices
+    by state, provenance checkpoint, batch check verdict).
+
+    \b
+    Example:
+      credline report statement --batch B1 --registry sqlite:///factory.db \\
+          --profile factory/profiles/acme-cam.toml --out B1-statement.pdf
+    """
+    check_suffix(out, (".pdf", ".md"))
+    compliance = compliance_of(load_profile(profile_path))
+    compliance.require()  # before the registry is even opened
+    facts = facts_for(registry_url, batch_id, profile_path, logs, key_ref)
+    day = issued.date() if issued else dt.date.today()
+    write_document(build_statement(facts, compliance, day), out, (".pdf", ".md"))
+    click.echo(f"statement of compliance for batch {batch_id} written to {out}")
+
+
+@report.command("batch")
+@batch_options
+@click.option("--profile", "profile_path", type=FILE,
+              help="The product's profile (needed with --key: the password format).")
+@click.option("--out", type=FILE, required=True, help="report.html or report.pdf.")
+def batch_report(batch_id: str, registry_url: str, logs: tuple[Path, ...],
+                 key_ref: str | None, profile_path: Path | None, out: Path) -> None:
+    """Write the batch report: states, failures, rate, per-port timings, distribution.
+
+    HTML (self-contained: opens offline, pictures inline) or PDF. The rate and timings come
+    from the signed logs (--log); the character distribution needs --key and --profile.
+
+    \b
+    Example:
+      credline report batch --batch B1 --registry sqlite:///factory.db \\
+          --log provenance.jsonl --out B1-report.html
+    """
+    check_suffix(out, (".html", ".pdf"))
+    if key_ref is not None and profile_path is None:
+        from credline.core.errors import BadInput
+
+        raise BadInput("--key needs --profile (the password format to re-derive)")
+    facts = facts_for(registry_url, batch_id, profile_path, logs, key_ref)
+    write_document(build_batch_report(facts), out, (".html", ".pdf"))
+    click.echo(f"batch report for {batch_id} written to {out}: "
+               f"{'PASS' if facts.verdict.ok else 'FAIL'}")
+    if not facts.verdict.ok:
+        raise CheckFailed(f"batch {batch_id}: the QA verdict is FAIL (see {out})")
+
+
+COMMANDS = [report]
