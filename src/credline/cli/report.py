@@ -12,14 +12,19 @@ import click
 
 from credline.cli._common import KEY_HELP
 from credline.core.compliance import compliance_of
-from credline.core.errors import CheckFailed
+from credline.core.errors import BadInput, CheckFailed
 from credline.core.keys import MasterKey
+from credline.files.atomic import write_atomic
 from credline.files.profiles import load_profile
 from credline.registry import open_registry
 from credline.report.batch import build_batch_report
+from credline.report.evidence import verify_pack, write_pack
 from credline.report.facts import BatchFacts, gather
-from credline.report.output import check_suffix, write_document
+from credline.report.output import check_suffix, write_document, write_site
+from credline.report.pack import pack_files
+from credline.report.products import products_csv
 from credline.report.statement import build_statement
+from credline.report.support import build_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -117,8 +122,6 @@ def batch_report(batch_id: str, registry_url: str, logs: tuple[Path, ...],
     """
     check_suffix(out, (".html", ".pdf"))
     if key_ref is not None and profile_path is None:
-        from credline.core.errors import BadInput
-
         raise BadInput("--key needs --profile (the password format to re-derive)")
     facts = facts_for(registry_url, batch_id, profile_path, logs, key_ref)
     write_document(build_batch_report(facts), out, (".html", ".pdf"))
@@ -126,6 +129,113 @@ def batch_report(batch_id: str, registry_url: str, logs: tuple[Path, ...],
                f"{'PASS' if facts.verdict.ok else 'FAIL'}")
     if not facts.verdict.ok:
         raise CheckFailed(f"batch {batch_id}: the QA verdict is FAIL (see {out})")
+
+
+@report.command("support")
+@click.option("--profile", "profile_paths", type=FILE, multiple=True, required=True,
+              help="A product's profile (repeat for each product).")
+@click.option("--out", type=FOLDER, required=True, help="The folder for the site.")
+def support(profile_paths: tuple[Path, ...], out: Path) -> None:
+    """Write the public support pages (UK PSTI Schedule 1 paras 2 and 3).
+
+    One plain-English page per product (how long it gets security updates, how to report
+    a problem, when the reporter hears back) and an index searchable by make and model.
+    Static files: publish the folder on any web server.
+
+    \b
+    Example:
+      credline report support --profile factory/profiles/acme-cam.toml \\
+          --profile factory/profiles/acme-router.toml --out site/
+    """
+    site = build_site([compliance_of(load_profile(path)) for path in profile_paths])
+    write_site(out, site)
+    click.echo(f"{len(site) - 1} product page(s) and index.html written to {out}")
+
+
+@report.command("products")
+@click.option("--registry", "registry_url", required=True, metavar="URL",
+              help="The registry (sqlite:///FILE or postgresql://...).")
+@click.option("--out", type=FILE, required=True, help="products.csv")
+def products(registry_url: str, out: Path) -> None:
+    """Export the products CSV (BSIA tracking columns), one row per batch.
+
+    Make, model, model number, category, batch, support period start and end, security
+    contact and documentation link, as each product published them when a batch opened;
+    the columns credline cannot know are left blank.
+
+    \b
+    Example:
+      credline report products --registry sqlite:///factory.db --out products.csv
+    """
+    check_suffix(out, (".csv",))
+    with open_registry(registry_url, create=False) as registry:
+        text, rows = products_csv(registry)
+    write_atomic(out, text.encode(), what=str(out), mode=0o644)
+    click.echo(f"{rows} batch row(s) written to {out}")
+
+
+@report.command("evidence")
+@batch_options
+@click.option("--profile", "profile_path", type=FILE, required=True,
+              help="The product's profile.")
+@click.option("--station-key", type=FILE, required=True,
+              help="The station key that signs the MANIFEST (passphrase from "
+              "CREDLINE_STATION_PASSPHRASE or CREDLINE_PASSPHRASE).")
+@click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]),
+              help="Date of issue of the statement (default: today).")
+@click.option("--out", type=FOLDER, required=True, help="A new folder for the pack.")
+def evidence(batch_id: str, registry_url: str, logs: tuple[Path, ...], key_ref: str | None,
+             profile_path: Path, station_key: Path, issued: dt.datetime | None,
+             out: Path) -> None:
+    """Gather a finished batch's evidence pack for an assessor, with a signed MANIFEST.
+
+    Statement, batch report, batch check verdict, the signed provenance checkpoint, the
+    stations' public keys, the EN 303 645 rows for 5.1-1/5.1-2 and the TS 103 701 IXIT
+    1-AuthMech text. Needs the log holding the checkpoint (--log).
+
+    \b
+    Example:
+      credline report evidence --batch B1 --registry sqlite:///factory.db \\
+          --log provenance.jsonl --profile factory/profiles/acme-cam.toml \\
+          --station-key station.key --out evidence-B1/
+    """
+    from credline.station.identity import load_station_key
+
+    profile = load_profile(profile_path)
+    compliance_of(profile).require()
+    if not logs:
+        raise BadInput("--log is required: the pack holds the batch's signed checkpoint")
+    signer, private = load_station_key(station_key)
+    facts = facts_for(registry_url, batch_id, profile_path, logs, key_ref)
+    day = issued.date() if issued else dt.date.today()
+    files = pack_files(profile, facts, day, signer)
+    write_pack(out, files, signer, private, batch_id)
+    click.echo(f"evidence pack for batch {batch_id}: {len(files)} files and a MANIFEST "
+               f"signed by station {signer} in {out}")
+
+
+@report.command("verify-evidence")
+@click.argument("folder", type=FOLDER)
+@click.option("--registry", "registry_url", metavar="URL",
+              help="Also check that the signer is a station enrolled under that key.")
+def verify_evidence(folder: Path, registry_url: str | None) -> None:
+    """Check an evidence pack: the MANIFEST's signature and every file's SHA-256.
+
+    Exit 0 when every file is as signed, 1 when any file was changed, added or removed.
+
+    \b
+    Example:
+      credline report verify-evidence evidence-B1/ --registry sqlite:///factory.db
+    """
+    keys = None
+    if registry_url is not None:
+        with open_registry(registry_url, create=False) as registry:
+            keys = registry.station_keys()
+    result = verify_pack(folder, keys)
+    who = "enrolled station" if keys is not None else "station (key not checked against a " \
+        "registry)"
+    click.echo(f"evidence pack {folder}: intact, batch {result.batch_id}, {result.files} "
+               f"files, signed by {who} {result.signer}")
 
 
 COMMANDS = [report]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from credline.core.errors import BadInput
+from credline.core.errors import BadInput, os_failure
 from credline.files.atomic import write_atomic
 from credline.report.document import Document
 from credline.report.html import to_html
@@ -38,3 +38,13 @@ def write_document(doc: Document, out: Path, allowed: tuple[str, ...]) -> None:
     suffix = check_suffix(out, allowed)
     # Reports are meant to be handed over: readable by others, unlike password files.
     write_atomic(out, RENDERERS[suffix](doc), what=str(out), mode=0o644)
+
+
+def write_site(out: Path, site: dict[str, str]) -> None:
+    """Each page of a static site into ``out`` (created if missing), each page whole."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_failure(exc, f"--out {out}") from None
+    for name, text in sorted(site.items()):
+        write_atomic(out / name, text.encode(), what=str(out / name), mode=0o644)
