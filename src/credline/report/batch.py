@@ -23,6 +23,7 @@ def build_batch_report(facts: BatchFacts) -> Document:
             f"record(s). QA verdict: {verdict_words(facts)}.",
             Table(("Evidence", "Value"), evidence_rows(facts)),
             *([f"Log problems: {'; '.join(facts.log_faults)}"] if facts.log_faults else []),
+            *_violations(facts),
         ]),
         Section("Devices by state", [plots.bars(
             "Devices by state", [s for s, _ in states], [float(n) for _, n in states],
@@ -42,6 +43,18 @@ def build_batch_report(facts: BatchFacts) -> Document:
         sections=sections,
         footer=f"credline batch report, {facts.product} batch {facts.batch_id}. Serials, "
                "counts and timings only: no password appears in this report.")
+
+
+def _violations(facts: BatchFacts, shown: int = 10) -> list[Block]:
+    """The QA violations: rule, what was found, the first serials (never a password)."""
+    if facts.verdict.ok:
+        return []
+    rows = []
+    for v in facts.verdict.violations[:50]:
+        more = f" (+{len(v.serials) - shown} more)" if len(v.serials) > shown else ""
+        rows.append((v.rule, v.detail, ", ".join(v.serials[:shown]) + more))
+    return ["QA violations (the batch check --json verdict has them all):",
+            Table(("Rule", "What was found", "Serials"), tuple(rows))]
 
 
 def _failures(facts: BatchFacts) -> Section:

@@ -15,7 +15,8 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #ccc}.subtitle{color:#444;margin-top:0}
 table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #bbb;
 padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#eef2f7}
-figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}svg{max-width:100%;height:auto}
+figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}
+svg{width:100%;max-width:44rem;height:auto}
 .signature{margin-top:2.5rem}.line{border-bottom:1px solid #000;width:18rem;height:2.5rem}
 footer{margin-top:2rem;font-size:.85rem;color:#444}
 """
