@@ -61,3 +61,22 @@ def test_valid_contacts() -> None:
     for contact in ("https://acme.example.com/security", "security@acme.example.com",
                     "mailto:security@acme.example.com"):
         assert parsed(f'security_contact = "{contact}"') is not None
+
+
+def test_every_key_the_schema_accepts_is_read_somewhere() -> None:
+    """A key the schema accepts but nothing reads would be a promise nobody keeps: each key
+    of the sections adapters own must be named by a module other than the schema's own
+    (profile.py parses [product] id, [password] and [key] scope itself)."""
+    import re
+
+    from credline.core.profile import SCHEMA
+
+    src = Path(__file__).parent.parent / "src" / "credline"
+    readers = {p: p.read_text() for p in src.rglob("*.py")
+               if p.relative_to(src).as_posix() not in ("core/profile.py", "core/settings.py")}
+    parsed_by_schema = {("product", "id"), ("key", "scope")} | {
+        ("password", key) for key in SCHEMA["password"]}
+    unread = [f"[{section}] {key}" for section, keys in SCHEMA.items() for key in keys
+              if (section, key) not in parsed_by_schema and not any(
+                  re.search(rf"[\"']{key}[\"']", text) for text in readers.values())]
+    assert unread == []

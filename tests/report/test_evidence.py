@@ -132,3 +132,24 @@ def test_a_pack_is_written_whole_or_not_at_all(cli: Cli, demo_batch: DemoBatch,
     (out / "old.txt").write_text("x")
     result = cli(*base, "--log", str(demo_batch.log))
     assert result.exit_code == 2 and "is not an empty folder" in result.stderr
+
+
+def test_no_password_reaches_any_file_of_the_pack(pack: Path, demo_batch: DemoBatch) -> None:
+    """The pack was made with the master key (every rule ran on re-derived passwords); none
+    of those passwords appears in any file, nor in the PDFs' text."""
+    from credline.core.derive import Deriver
+    from credline.core.policy import PasswordFormat
+    from credline.keystore import keyfile
+    from credline.registry import open_registry
+    from credline.station.demo import DEMO_PASSPHRASE
+    from tests.report.pictures import pdf_text
+
+    deriver = Deriver(keyfile.load(demo_batch.key, DEMO_PASSPHRASE), PasswordFormat.default())
+    with open_registry(demo_batch.url, create=False) as registry:
+        devices = registry.devices(demo_batch.batch)
+    passwords = [deriver.password_text(d.product, d.serial, d.generation) for d in devices]
+    assert len(passwords) == 16
+    texts = [p.read_bytes().decode("latin-1") for p in pack.iterdir()]
+    texts += [pdf_text(p) for p in pack.glob("*.pdf")]
+    leaked = [p for p in passwords for text in texts if p in text]
+    assert leaked == []
