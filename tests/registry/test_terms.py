@@ -119,3 +119,21 @@ def test_a_version_2_registry_is_upgraded_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM credline_schema").fetchall() == [
             (s.SCHEMA_VERSION,)]
+
+
+def test_a_caller_that_gives_no_terms_still_meets_the_remembered_ones(
+        registry_url: str) -> None:
+    """A script that opens a batch without terms cannot slip past a product's scope: the
+    registry applies the key scope the product last published under."""
+    with open_registry(registry_url) as reg:
+        open_(reg, "B1", K1, BatchTerms(KeyScope.BATCH, "2031-12-31",
+                                        '{"key_scope": "batch"}'))
+        before = everything(reg)
+        with pytest.raises(BadInput) as refused:
+            reg.open_batch("B2", "acme-router", K1, "script.toml", "st1")
+        assert f"key {K1} was already used by batch 'B1'" in str(refused.value)
+        assert "terms of product 'acme-router' as last published" in str(refused.value)
+        assert everything(reg) == before
+        reg.open_batch("B2", "acme-router", K2, "script.toml", "st1")
+        period = reg.support_period("acme-router")
+        assert period is not None and (period.end, period.batch_id) == ("2031-12-31", "B1")

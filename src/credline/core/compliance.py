@@ -145,6 +145,7 @@ def batch_terms(profile: Profile) -> BatchTerms:
                  "category": facts.get("product", "category"),
                  "support_start": facts.get("compliance", "support_period_start"),
                  "contact": facts.get("compliance", "security_contact"),
-                 "documentation": facts.get("compliance", "documentation_url")}
+                 "documentation": facts.get("compliance", "documentation_url"),
+                 "key_scope": profile.key_scope.value}
     return BatchTerms(profile.key_scope, facts.support_end,
                       json.dumps(published, sort_keys=True))

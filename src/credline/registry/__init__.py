@@ -212,8 +212,7 @@ class Registry(CellRows):
     def _open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
                     station_id: str, allow_closed: bool, terms: BatchTerms | None) -> str:
         with self._tx() as conn:
-            if terms is not None:
-                enforce(conn, batch_id, product, key_id, terms, station_id, profile_id)
+            enforce(conn, batch_id, product, key_id, terms, station_id, profile_id)
             if conn.execute(select(s.products.c.product).where(
                     s.products.c.product == product)).first() is None:
                 conn.execute(insert(s.products).values(product=product, created_at=now()))

@@ -61,10 +61,27 @@ def _period(row: Any) -> SupportPeriod:
                          row.updated_at)
 
 
-def enforce(conn: Connection, batch_id: str, product: str, key_id: str, terms: BatchTerms,
-            station_id: str, source: str) -> None:
+def remembered(conn: Connection, product: str) -> BatchTerms | None:
+    """The terms the product's last published batch opened under, for a caller that gives
+    none (a script calling ``open_batch`` without ``terms``): its key scope still holds, and
+    its support period is kept as it is."""
+    known = support_period(conn, product)
+    if known is None:
+        return None
+    scope = KeyScope.BATCH if known.published.get("key_scope") == "batch" else KeyScope.PRODUCT
+    return BatchTerms(scope, known.end, json.dumps(known.published, sort_keys=True))
+
+
+def enforce(conn: Connection, batch_id: str, product: str, key_id: str,
+            terms: BatchTerms | None, station_id: str, source: str) -> None:
     """Refuse the batch if it breaks a term (BadInput, nothing written); else record the
-    support period it publishes or extends."""
+    support period it publishes or extends. Without ``terms``, the product's remembered
+    terms apply (:func:`remembered`)."""
+    if terms is None:
+        terms = remembered(conn, product)
+        if terms is None:
+            return
+        source = f"{source} (terms of product {product!r} as last published)"
     if terms.key_scope is KeyScope.BATCH:
         _one_key_per_batch(conn, batch_id, product, key_id, source)
     known = support_period(conn, product)
