@@ -6,6 +6,7 @@ and a line chart (devices finished over time). Pure: no I/O, no plotting library
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 from credline.report.document import Figure, Label, Polyline, Rect, Segment, Shape
@@ -18,14 +19,12 @@ ALERT = "#b3261e"
 
 def _nice_max(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
-    if value <= 0:
+    if not value > 0 or not math.isfinite(value):
         return 1.0
-    step = 10 ** len(str(int(value))) / 100 if value >= 1 else 0.1
-    for _ in range(60):
-        for factor in (1, 2, 5):
-            if factor * step >= value:
-                return factor * step
-        step *= 10
+    step = 10.0 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if factor * step >= value * (1 - 1e-12):
+            return max(factor * step, value)
     return value
 
 
