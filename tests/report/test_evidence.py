@@ -153,3 +153,20 @@ def test_no_password_reaches_any_file_of_the_pack(pack: Path, demo_batch: DemoBa
     texts += [pdf_text(p) for p in pack.glob("*.pdf")]
     leaked = [p for p in passwords for text in texts if p in text]
     assert leaked == []
+
+
+def test_the_checkpoint_must_be_the_batchs_signed_by_its_station(
+        cli: Cli, pack: Path, demo_batch: DemoBatch, tmp_path: Path) -> None:
+    """Re-signing the MANIFEST over another checkpoint does not make it the batch's: its own
+    Ed25519 signature is checked against the station's key."""
+    files = {p.name: p.read_bytes() for p in pack.iterdir() if p.name not in
+             (MANIFEST, SIGNATURE)}
+    entry = json.loads(files["checkpoint.jsonl"])
+    entry["fields"]["entries"] += 1  # a checkpoint claiming one entry more
+    files["checkpoint.jsonl"] = json.dumps(entry).encode() + b"\n"
+    forged = tmp_path / "forged"
+    write_pack(forged, files, "DEMO-station", Ed25519PrivateKey.generate(), "DEMO-batch-1")
+    result = cli("report", "verify-evidence", str(forged))
+    assert result.exit_code == 1
+    assert "checkpoint.jsonl is not a checkpoint of batch 'DEMO-batch-1' signed by its " \
+        "station's key" in result.stderr

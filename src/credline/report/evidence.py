@@ -5,7 +5,7 @@ A pack is a folder: the statement (PDF and Markdown), the batch report (HTML and
 and every station's public key, the EN 303 645 conformance rows and the TS 103 701 IXIT
 1-AuthMech text, and a ``MANIFEST`` of each file's SHA-256, signed (Ed25519) by a station
 key, in ``MANIFEST.sig``. :func:`verify_pack` fails on any change to any file, a missing
-file or an extra one.
+file or an extra one, and on a checkpoint whose own signature is not its station's.
 
 The pack is built whole in memory and appears as a folder at once (renamed into place), so
 an error, such as a missing statement item, leaves nothing behind.
@@ -158,7 +158,28 @@ def verify_pack(folder: Path, known_keys: Mapping[str, bytes] | None = None) -> 
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             raise _fail(folder, f"{name}: its SHA-256 is not the one in {MANIFEST} (the file "
                         "was changed after signing)")
+    _checkpoint(folder, batch_id, known_keys)
     return Verified(batch_id, signer, public, len(hashes))
+
+
+def _checkpoint(folder: Path, batch_id: str, known_keys: Mapping[str, bytes] | None) -> None:
+    """The checkpoint entry is a checkpoint of this batch, signed by its station's key (the
+    registry's, else the one in stations.json)."""
+    try:
+        entry = json.loads((folder / "checkpoint.jsonl").read_bytes())
+        keys = known_keys if known_keys is not None else {
+            station: bytes.fromhex(key) for station, key in
+            json.loads((folder / "stations.json").read_bytes()).items()}
+        unsigned = {k: v for k, v in entry.items() if k != "sig"}
+        valid = entry["event"] == "checkpoint" and entry["fields"]["batch"] == batch_id
+        Ed25519PublicKey.from_public_bytes(keys[entry["station"]]).verify(
+            base64.b64decode(entry["sig"], validate=True), canonical(unsigned))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error,
+            InvalidSignature, RecursionError):
+        valid = False
+    if not valid:
+        raise _fail(folder, "checkpoint.jsonl is not a checkpoint of batch "
+                    f"{batch_id!r} signed by its station's key")
 
 
 def stations_file(keys: Mapping[str, bytes]) -> bytes:
