@@ -97,3 +97,17 @@ def test_an_open_batch_or_another_products_profile_is_refused(
     result = statement(cli, demo_batch, tmp_path / "s.docx")
     assert result.exit_code == 2 and "ending in .pdf or .md" in result.stderr
     assert not out.exists()
+
+
+def test_a_batch_still_open_gets_no_statement(cli: Cli, tmp_path: Path) -> None:
+    from credline.registry import open_registry
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_registry(url) as registry:
+        registry.open_batch("B1", "demo-device", "e98c6960947e8461", "p.toml", "st1")
+    out = tmp_path / "statement.pdf"
+    result = cli("report", "statement", "--batch", "B1", "--registry", url, "--profile",
+                 str(DEMO_PROFILE), "--out", str(out))
+    assert result.exit_code == 2
+    assert "batch 'B1' is still open: a statement covers a finished batch" in result.stderr
+    assert not out.exists()
