@@ -14,6 +14,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+from credline.core.compliance import compliance_of
 from credline.core.errors import BadInput, ProfileError
 from credline.core.ids import ProductId
 from credline.core.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
@@ -67,9 +68,11 @@ def parse_profile(text: str, source: str) -> Profile:
     sections = {name: dict(values) for name, values in data.items()
                 if name not in ("product", "password", "key")}
     sections["product"] = dict(product)
-    return Profile(product=product_id, format=fmt, exposure=exposure,
-                   grouping=password.get("grouping", 4), storage=storage,
-                   key_scope=scope, source=source, sections=sections)
+    profile = Profile(product=product_id, format=fmt, exposure=exposure,
+                      grouping=password.get("grouping", 4), storage=storage,
+                      key_scope=scope, source=source, sections=sections)
+    compliance_of(profile)  # what spans keys (a support period starting after it ends)
+    return profile
 
 
 def _check_schema(data: dict[str, Any], source: str) -> None:
