@@ -80,3 +80,17 @@ def test_every_key_the_schema_accepts_is_read_somewhere() -> None:
               if (section, key) not in parsed_by_schema and not any(
                   re.search(rf"[\"']{key}[\"']", text) for text in readers.values())]
     assert unread == []
+
+
+@given(st.sets(st.sampled_from(ITEMS), min_size=1))
+def test_the_error_names_exactly_the_items_left_out(left_out: set[tuple[str, str, str]]) -> None:
+    demo = PROFILES[[p.name for p in PROFILES].index("demo-device.toml")]
+    drop = {key for _, _, key in left_out}
+    text = "\n".join(line for line in demo.read_text().splitlines()
+                     if line.split(" =")[0] not in drop)
+    facts = compliance_of(parse_profile(text, "p.toml"))
+    with pytest.raises(ProfileError) as refused:
+        facts.require()
+    named = {item for item in ITEMS if f"{item[0]} ([{item[1]}] {item[2]})" in str(
+        refused.value)}
+    assert named == left_out
