@@ -6,25 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from credline.cli._common import KEY_HELP
 from credline.core.compliance import compliance_of
 from credline.core.errors import BadInput, CheckFailed
-from credline.core.keys import MasterKey
-from credline.files.atomic import write_atomic
 from credline.files.profiles import load_profile
-from credline.registry import open_registry
-from credline.report.batch import build_batch_report
-from credline.report.evidence import verify_pack, write_pack
-from credline.report.facts import BatchFacts, gather
-from credline.report.output import check_suffix, write_document, write_site
-from credline.report.pack import pack_files
-from credline.report.products import products_csv
-from credline.report.statement import build_statement
-from credline.report.support import build_site
+
+# The renderers (reportlab) and the registry load when a report command runs, not with every
+# credline command.
+if TYPE_CHECKING:
+    from credline.core.keys import MasterKey
+    from credline.report.facts import BatchFacts
 
 F = TypeVar("F", bound=Callable[..., Any])
 FILE = click.Path(path_type=Path, dir_okay=False)
@@ -56,6 +51,9 @@ def _key(key_ref: str | None) -> MasterKey | None:
 
 def facts_for(registry_url: str, batch_id: str, profile_path: Path | None,
               logs: tuple[Path, ...], key_ref: str | None) -> BatchFacts:
+    from credline.registry import open_registry
+    from credline.report.facts import gather
+
     profile = load_profile(profile_path) if profile_path else None
     with open_registry(registry_url, create=False) as registry:
         return gather(registry, batch_id, profile=profile, logs=logs, key=_key(key_ref))
@@ -94,6 +92,9 @@ def statement(batch_id: str, registry_url: str, logs: tuple[Path, ...], key_ref:
       credline report statement --batch B1 --registry sqlite:///factory.db \\
           --profile factory/profiles/acme-cam.toml --out B1-statement.pdf
     """
+    from credline.report.output import check_suffix, write_document
+    from credline.report.statement import build_statement
+
     check_suffix(out, (".pdf", ".md"))
     compliance = compliance_of(load_profile(profile_path))
     compliance.require()  # before the registry is even opened
@@ -120,6 +121,9 @@ def batch_report(batch_id: str, registry_url: str, logs: tuple[Path, ...],
       credline report batch --batch B1 --registry sqlite:///factory.db \\
           --log provenance.jsonl --out B1-report.html
     """
+    from credline.report.batch import build_batch_report
+    from credline.report.output import check_suffix, write_document
+
     check_suffix(out, (".html", ".pdf"))
     if key_ref is not None and profile_path is None:
         raise BadInput("--key needs --profile (the password format to re-derive)")
@@ -147,6 +151,9 @@ def support(profile_paths: tuple[Path, ...], out: Path) -> None:
       credline report support --profile factory/profiles/acme-cam.toml \\
           --profile factory/profiles/acme-router.toml --out site/
     """
+    from credline.report.output import write_site
+    from credline.report.support import build_site
+
     site = build_site([compliance_of(load_profile(path)) for path in profile_paths])
     write_site(out, site)
     click.echo(f"{len(site) - 1} product page(s) and index.html written to {out}")
@@ -167,6 +174,11 @@ def products(registry_url: str, out: Path) -> None:
     Example:
       credline report products --registry sqlite:///factory.db --out products.csv
     """
+    from credline.files.atomic import write_atomic
+    from credline.registry import open_registry
+    from credline.report.output import check_suffix
+    from credline.report.products import products_csv
+
     check_suffix(out, (".csv",))
     with open_registry(registry_url, create=False) as registry:
         text, rows = products_csv(registry)
@@ -199,6 +211,8 @@ def evidence(batch_id: str, registry_url: str, logs: tuple[Path, ...], key_ref: 
           --log provenance.jsonl --profile factory/profiles/acme-cam.toml \\
           --station-key station.key --out evidence-B1/
     """
+    from credline.report.evidence import write_pack
+    from credline.report.pack import pack_files
     from credline.station.identity import load_station_key
 
     profile = load_profile(profile_path)
@@ -227,8 +241,12 @@ def verify_evidence(folder: Path, registry_url: str | None) -> None:
     Example:
       credline report verify-evidence evidence-B1/ --registry sqlite:///factory.db
     """
+    from credline.report.evidence import verify_pack
+
     keys = None
     if registry_url is not None:
+        from credline.registry import open_registry
+
         with open_registry(registry_url, create=False) as registry:
             keys = registry.station_keys()
     result = verify_pack(folder, keys)
