@@ -25,7 +25,8 @@ def statement(cli: Cli, demo: DemoBatch, out: Path, profile: Path = DEMO_PROFILE
 
 
 def test_after_the_demo_the_statement_holds_every_schedule_4_item(
-        cli: Cli, tmp_path: Path) -> None:
+        cli: Cli, tmp_path: Path, demo_env: None) -> None:
+    # demo_env: the demo sets the station passphrase in the environment; this puts it back.
     work = tmp_path / "demo"
     assert cli("demo", "--count", "4", "--workdir", str(work), "--plain").exit_code == 0
     out = tmp_path / "statement.pdf"
