@@ -170,3 +170,29 @@ def test_the_checkpoint_must_be_the_batchs_signed_by_its_station(
     assert result.exit_code == 1
     assert "checkpoint.jsonl is not a checkpoint of batch 'DEMO-batch-1' signed by its " \
         "station's key" in result.stderr
+
+
+def test_a_half_written_pack_a_kill_left_is_swept_a_live_one_kept(tmp_path: Path) -> None:
+    """A run killed while writing leaves only a hidden staging folder, never a pack under
+    the name asked for; the next run removes it, unless a live writer holds its lock."""
+    import fcntl
+    import os
+
+    from credline.report.evidence import sweep_staging
+
+    out = tmp_path / "evidence"
+    stale = tmp_path / ".evidence.pack-dead1234"
+    stale.mkdir()
+    (stale / "statement.pdf").write_bytes(b"half")
+    live = tmp_path / ".evidence.pack-live5678"
+    live.mkdir()
+    fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        write_pack(out, {"a.txt": b"a\n"}, "st1", Ed25519PrivateKey.generate(), "B1")
+        assert not stale.exists() and live.exists()
+    finally:
+        os.close(fd)
+    assert sweep_staging(out) == [live]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence"]
+    assert "  a.txt\n" in (out / MANIFEST).read_text()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import hashlib
 import json
 import os
@@ -57,10 +58,13 @@ def write_pack(out: Path, files: Mapping[str, bytes], signer: str, key: Ed25519P
     everything = {**files, MANIFEST: manifest,
                   SIGNATURE: base64.b64encode(key.sign(manifest)) + b"\n"}
     parent = out.absolute().parent
+    sweep_staging(out)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=parent))
+        lock = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise os_failure(exc, f"--out {out}") from None
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held while writing: a sweep leaves this one alone
     try:
         for name, data in everything.items():
             with (staging / name).open("wb") as handle:
@@ -77,6 +81,32 @@ def write_pack(out: Path, files: Mapping[str, bytes], signer: str, key: Ed25519P
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
+
+
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}.pack-"
+
+
+def sweep_staging(out: Path) -> list[Path]:
+    """Remove the half-written packs a killed run left beside ``out`` (nobody holds their
+    lock); a pack being written right now is left alone."""
+    removed = []
+    for path in out.absolute().parent.glob(f"{_staging_prefix(out)}*"):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except OSError:
+            pass  # a live writer holds it
+        finally:
+            os.close(fd)
+    return removed
 
 
 @dataclass(frozen=True)
