@@ -104,3 +104,19 @@ def test_products_csv_has_the_bsia_columns(cli: Cli, demo_batch: DemoBatch,
     result = cli("report", "products", "--registry", demo_batch.url, "--out",
                  str(tmp_path / "p.xlsx"))
     assert result.exit_code == 2 and "ending in .csv" in result.stderr
+
+
+def test_the_index_search_finds_a_product_by_make_and_model(site: Path) -> None:
+    """Typing "acme r7" leaves only the R7 row showing (the page's own script, in Chromium)."""
+    from tests.report.conftest import chromium
+
+    typing = ("<script>var q = document.getElementById('q'); q.value = 'acme r7';"
+              "q.dispatchEvent(new Event('input'));</script>")
+    probe = site.parent / "search-probe"
+    probe.mkdir(exist_ok=True)
+    page = probe / "index.html"
+    page.write_text((site / "index.html").read_text().replace("</body>", typing + "</body>"))
+    dom = chromium("--dump-dom", url=page).stdout
+    assert '<p id="count" aria-live="polite">1 of 3 products</p>' in dom
+    shown = [row for row in dom.split("<tr ")[1:] if " hidden" not in row.split(">")[0]]
+    assert len(shown) == 1 and 'href="acme-router.html"' in shown[0]
