@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import click
 
 from credline.cli._common import key_option
 from credline.core.errors import BadInput
+from credline.core.policy import KeyScope
+from credline.files.profiles import load_profile
 from credline.keystore import keyfile, open_key
 from credline.keystore.base import KEY_BYTES
 
@@ -29,20 +32,40 @@ def keys() -> None:
 @keys.command("new")
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The key file to create (never overwritten).")
-def keys_new(out: Path) -> None:
+@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The product's profile: with [key] scope = \"batch\", also prints the "
+              "command that makes the next batch's key.")
+def keys_new(out: Path, profile_path: Path | None) -> None:
     """Create a random 32-byte master key in a passphrase-wrapped key file.
 
     The passphrase (at least 12 characters) comes from CREDLINE_PASSPHRASE, else a prompt
     (asked twice), else the first line of standard input when it is not a terminal. The key is
     wrapped with scrypt + AES-256-GCM; the file is created owner-only. Prints the key id.
+    A profile with [key] scope = "batch" needs a new key for every batch (the registry
+    refuses a key another batch used); --profile then prints the next batch's command.
 
     \b
-    Example:
+    Examples:
       credline keys new --out acme-cam.key
+      credline keys new --out acme-router-B1.key --profile factory/profiles/acme-router.toml
     """
+    profile = load_profile(profile_path) if profile_path else None
     passphrase = keyfile.passphrase_from_env_or_prompt(str(out), confirm=True)
     key = keyfile.create(out, os.urandom(KEY_BYTES), passphrase)
     click.echo(key.key_id)
+    if profile is not None and profile.key_scope is KeyScope.BATCH:
+        click.echo(f"[key] scope = \"batch\": use this key for one batch only; the next "
+                   f"batch's key: credline keys new --out {next_key_name(out)} --profile "
+                   f"{profile_path}", err=True)
+
+
+def next_key_name(out: Path) -> Path:
+    """``line-B7.key`` -> ``line-B8.key``; a name without a trailing number gets ``-2``."""
+    match = re.fullmatch(r"(.*?)(\d+)", out.stem)
+    if match is None:
+        return out.with_name(f"{out.stem}-2{out.suffix}")
+    head, number = match.groups()
+    return out.with_name(f"{head}{int(number) + 1:0{len(number)}d}{out.suffix}")
 
 
 def _read_hex_key() -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+from credline.core.compliance import compliance_of
 from credline.core.errors import BadInput, ProfileError
 from credline.core.ids import ProductId
 from credline.core.policy import ALPHABETS, Exposure, KeyScope, PasswordFormat, Profile, Storage
@@ -21,16 +22,22 @@ from credline.core.settings import check_values
 
 # section -> key -> accepted Python type(s). Required keys are listed in REQUIRED.
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "product": {"id": str, "name": str, "manufacturer": str, "firmware": str},
+    "product": {"id": str, "name": str, "manufacturer": str, "firmware": str, "make": str,
+                "model": str, "model_number": str, "category": str},
     "password": {"alphabet": str, "alphabet_chars": str, "length": int, "grouping": int,
                  "exposure": str, "storage": str},
-    "key": {"scope": str},
+    "key": {"scope": str, "custody": str},
     "device": {"transport": str, "serial_source": str, "baud": int, "timeout": (int, float),
                "retries": int, "verifier_iterations": int},
     "label": {"template": str, "format": str, "printer": str, "width_mm": (int, float),
               "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str},
-    "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
-                   "place": str, "product_type": str},
+    # Read by credline.core.compliance: the statement (Schedule 4), the support pages
+    # (Schedule 1 paras 2 and 3) and the batch terms the registry enforces.
+    "compliance": {"support_period_end": str, "support_period_start": str, "declaration": str,
+                   "signatory": str, "signatory_function": str, "place": str,
+                   "product_type": str, "manufacturer_address": str, "representative": str,
+                   "security_contact": str, "acknowledge_within_days": int,
+                   "status_update_days": int, "documentation_url": str},
 }
 REQUIRED = {("product", "id")}
 
@@ -61,9 +68,11 @@ def parse_profile(text: str, source: str) -> Profile:
     sections = {name: dict(values) for name, values in data.items()
                 if name not in ("product", "password", "key")}
     sections["product"] = dict(product)
-    return Profile(product=product_id, format=fmt, exposure=exposure,
-                   grouping=password.get("grouping", 4), storage=storage,
-                   key_scope=scope, source=source, sections=sections)
+    profile = Profile(product=product_id, format=fmt, exposure=exposure,
+                      grouping=password.get("grouping", 4), storage=storage,
+                      key_scope=scope, source=source, sections=sections)
+    compliance_of(profile)  # what spans keys (a support period starting after it ends)
+    return profile
 
 
 def _check_schema(data: dict[str, Any], source: str) -> None:

@@ -7,6 +7,7 @@ the caller names the file, the key and the value.
 
 from __future__ import annotations
 
+import calendar
 import ipaddress
 import math
 import re
@@ -77,12 +78,63 @@ def _host(host: str) -> str | None:
     return None
 
 
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+
+
+def _date(value: Any) -> str | None:
+    """A calendar date written YYYY-MM-DD (kept as text: ISO dates sort as they compare)."""
+    match = _DATE.match(value)
+    if match is not None:
+        year, month, day = map(int, match.groups())
+        if 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]:
+            return None
+    return "must be a date YYYY-MM-DD"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def _web(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be a web address, https://HOST/..."
+    return _host(parts.hostname)
+
+
+def _contact(value: Any) -> str | None:
+    """A web page, a mailto: address or an e-mail address (Schedule 1 para 2(2)(a))."""
+    if value.startswith(("https://", "http://")):
+        return _web(value)
+    address = value.removeprefix("mailto:")
+    local, at, domain = address.partition("@")
+    if at and local and "." in domain and " " not in address:
+        return _host(domain)
+    return "must be a web address (https://...) or an e-mail address"
+
+
+def _text(value: Any) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("device", "baud"): _between(MIN_BAUD, MAX_BAUD, " baud"),
     ("device", "timeout"): _positive_below(MAX_TIMEOUT, " seconds"),
     ("device", "retries"): _between(0, MAX_RETRIES),
     ("device", "verifier_iterations"): _between(1, MAX_VERIFIER_ITERATIONS),
     ("label", "printer"): _printer,
+    ("compliance", "support_period_end"): _date,
+    ("compliance", "support_period_start"): _date,
+    ("compliance", "declaration"): _one_of("schedule-1", "schedule-2"),
+    ("compliance", "acknowledge_within_days"): _between(1, 365, " days"),
+    ("compliance", "status_update_days"): _between(1, 365, " days"),
+    ("compliance", "security_contact"): _contact,
+    ("compliance", "documentation_url"): _web,
+    **{("compliance", key): _text for key in (
+        "signatory", "signatory_function", "place", "product_type", "manufacturer_address",
+        "representative")},
 }
 
 

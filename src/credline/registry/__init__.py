@@ -29,6 +29,7 @@ from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from credline.core.compliance import BatchTerms
 from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
 from credline.core.lifecycle import DeviceState
 from credline.registry import schema as s
@@ -49,11 +50,14 @@ from credline.registry.devices import (
     IllegalTransition,
     _device,
 )
+from credline.registry.terms import SupportPeriod, enforce, support_period, support_periods
 
 __all__ = ["STATES", "Ack", "ClaimRefused", "Device", "Holder", "IllegalTransition",
-           "Registry", "RegistryError", "SerialTaken", "Snapshot", "open_registry"]
+           "Registry", "RegistryError", "SerialTaken", "Snapshot", "SupportPeriod",
+           "open_registry"]
 
 STATES = tuple(DeviceState)
+UPGRADABLE = (2,)  # schema versions Registry.init upgrades in place
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,11 @@ class Registry(CellRows):
                 version = conn.execute(select(s.schema_version.c.version)).scalar()
                 if version == s.SCHEMA_VERSION:
                     return
+                if version in UPGRADABLE:
+                    # Version 3 only added tables: create them, keep every row.
+                    s.metadata.create_all(conn)
+                    conn.execute(s.schema_version.update().values(version=s.SCHEMA_VERSION))
+                    return
                 if version is not None:
                     raise RegistryError(
                         f"registry {self.url} has schema version {version}; this credline "
@@ -128,6 +137,11 @@ class Registry(CellRows):
             if not inspect(conn).has_table("credline_schema"):
                 raise not_a_registry(self.url)
             version = conn.execute(select(s.schema_version.c.version)).scalar()
+        if version in UPGRADABLE:
+            raise RegistryError(f"registry {self.url} has schema version {version}; this "
+                                f"credline reads version {s.SCHEMA_VERSION}",
+                                hint=f"upgrade it in place (rows kept) with 'credline "
+                                f"registry init {self.url}'")
         if version != s.SCHEMA_VERSION:
             raise RegistryError(f"registry {self.url} has schema version {version}; this "
                                 f"credline reads version {s.SCHEMA_VERSION} only")
@@ -175,25 +189,30 @@ class Registry(CellRows):
 
     # -- batches -----------------------------------------------------------------------------
     def open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
-                   station_id: str, *, allow_closed: bool = False) -> str:
+                   station_id: str, *, allow_closed: bool = False,
+                   terms: BatchTerms | None = None) -> str:
         """Open a batch (idempotent for the same product and key; resuming is allowed).
 
         Returns its state, ``open`` or (with ``allow_closed``, for a rerun of a finished
         batch) ``closed``. Stations opening batches of a new product at the same moment race
         to insert the product and key rows; the loser's transaction is simply run again.
+        ``terms`` (:func:`credline.core.compliance.batch_terms` of the profile) are checked
+        first, in the same transaction (:mod:`credline.registry.terms`): a reused key under
+        ``scope = "batch"`` or a shortened support period is refused, nothing written.
         """
         for attempt in range(3):
             try:
                 return self._open_batch(batch_id, product, key_id, profile_id, station_id,
-                                        allow_closed)
+                                        allow_closed, terms)
             except IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
     def _open_batch(self, batch_id: str, product: str, key_id: str, profile_id: str,
-                    station_id: str, allow_closed: bool) -> str:
+                    station_id: str, allow_closed: bool, terms: BatchTerms | None) -> str:
         with self._tx() as conn:
+            enforce(conn, batch_id, product, key_id, terms, station_id, profile_id)
             if conn.execute(select(s.products.c.product).where(
                     s.products.c.product == product)).first() is None:
                 conn.execute(insert(s.products).values(product=product, created_at=now()))
@@ -220,6 +239,15 @@ class Registry(CellRows):
                 raise BadInput(f"batch {batch_id!r} was closed on {row.closed_at:%Y-%m-%d}; "
                                "open a new batch")
         return "open"
+
+    def support_period(self, product: str) -> SupportPeriod | None:
+        """The support period ``product`` has published, or None."""
+        with self._read() as conn:
+            return support_period(conn, product)
+
+    def support_periods(self) -> list[SupportPeriod]:
+        with self._read() as conn:
+            return support_periods(conn)
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
         with self._read() as conn:

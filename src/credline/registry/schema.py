@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from credline.core.lifecycle import DeviceState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3 added support_periods (2 is upgraded by Registry.init)
 _LIVE = text(f"state <> '{DeviceState.RETIRED.value}'")
 metadata = MetaData()
 
@@ -46,6 +46,18 @@ products = Table(
     "products", metadata,
     Column("product", String(64), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The support period each product has published (Schedule 1 para 3): the end date may move
+# later, never earlier (para 3(6)); ``published`` is the JSON of the support information
+# (make, model, contact, ...) as of the batch that last published it.
+support_periods = Table(
+    "support_periods", metadata,
+    Column("product", String(64), ForeignKey("products.product"), primary_key=True),
+    Column("end_date", String(10), nullable=False),  # YYYY-MM-DD
+    Column("published", Text, nullable=False, default="{}"),
+    Column("batch_id", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 keys = Table(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from credline.core.compliance import BatchTerms, batch_terms
 from credline.core.derive import Deriver
 from credline.core.device import Connect
 from credline.core.errors import BadInput, ProfileError
@@ -29,7 +30,7 @@ from credline.files.folders import probe_folder
 from credline.files.serials import read_serials
 from credline.labels import LabelSink, spec_from_profile
 from credline.provenance import ProvenanceLog, check_log_head
-from credline.registry import open_registry
+from credline.registry import SupportPeriod, open_registry
 from credline.station.contracts import Ledger, StationConfig
 from credline.station.events import BatchEvent, Event
 from credline.station.identity import check_enrolled, load_station_key
@@ -169,13 +170,28 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     check_enrolled(registry, station_id, signer)
     log = ProvenanceLog.open(options.log_path, signer, station_id, repair=True)
     check_log_head(log, registry.station_heads().get(station_id))
+    terms = batch_terms(profile)
+    published = registry.support_period(profile.product)
     state = registry.open_batch(options.batch, profile.product, key_id, profile.source,
-                                station_id, allow_closed=True)
+                                station_id, allow_closed=True, terms=terms)
     log.append("station.started", batch=options.batch, product=profile.product,
                key_id=key_id, profile=profile.source, operator=options.operator,
                firmware=str(profile.section("product").get("firmware", "")))
+    log_support_period(log, options.batch, profile.product, terms, published)
     scope = Scope(options.batch, profile.product, key_id, station_id, options.operator)
     ledger = RegistryLedger(registry, log, scope, closed=state == "closed",
                             lease=options.lease)
     closers.append(ledger.close)
     return ledger
+
+
+def log_support_period(log: ProvenanceLog, batch: str, product: str, terms: BatchTerms,
+                       published: SupportPeriod | None) -> None:
+    """Record in the log a support period this batch published or extended (the registry
+    has already refused a shorter one)."""
+    end = terms.support_end
+    if end is None or (published is not None and end <= published.end):
+        return
+    log.append("support.extended" if published else "support.published", batch=batch,
+               product=product, end=end,
+               previous="" if published is None else published.end)
