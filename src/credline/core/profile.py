@@ -31,6 +31,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
               "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str},
     "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
                    "place": str, "product_type": str},
+    "esp": {"size": int, "offset": int, "partition_table": str, "partition": str,
+            "chip": str, "baud": int, "flash_mode": str, "flash_freq": str},
 }
 REQUIRED = {("product", "id")}
 
