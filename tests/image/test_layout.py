@@ -64,7 +64,7 @@ def test_a_partition_that_does_not_fit_names_file_and_value(
 @pytest.mark.parametrize(("esp", "named"), [("size = 0x6800", "0x1000"),
                                              ("size = 0x1000", "between"),
                                              ('chip = "esp8266"', "esp32"),
-                                             ('flash_mode = "fast"', "dio")])
+                                             ('reset = "dtr"', "rts")])
 def test_esp_values_are_range_checked_when_the_profile_loads(tmp_path: Path, esp: str,
                                                              named: str) -> None:
     with pytest.raises(ProfileError, match=named):

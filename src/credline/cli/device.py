@@ -15,6 +15,7 @@ from credline.core.ids import ProductId
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
+from credline.transport.esp_double import EspBench
 from credline.transport.virtual import Bench
 
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
@@ -29,16 +30,26 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Where the flash files live (default: a temporary directory).")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
-              help="Simulated line speed (0: as fast as possible).")
-def sim(count: int, workdir: Path | None, baud: int) -> None:
-    """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
+              help="Simulated line speed (0: as fast as possible; hook devices only).")
+@click.option("--kind", type=click.Choice(["hook", "esp"]), default="hook", show_default=True,
+              help="hook: the C hook; esp: a double of the ESP32 ROM loader (for esptool and "
+                   "profiles with [device] transport = \"esp\").")
+def sim(count: int, workdir: Path | None, baud: int, kind: str) -> None:
+    """Start virtual devices on pseudo-terminals and print their ports.
 
-    Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices.
+    --kind hook runs the real C hook; --kind esp runs doubles of the ESP32 ROM loader that
+    esptool itself talks to (`esptool --port PTY --before no-reset --no-stub read-flash
+    ...` reads their flash back). Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP);
+    stopping it stops the devices.
 
     \b
-    Example:
+    Examples:
       credline sim --count 8 --workdir /tmp/line
+      credline sim --kind esp --count 4 --workdir /tmp/esp-line
     """
+    if kind == "esp" and baud:
+        raise BadInput("--baud applies to --kind hook only (an ESP double runs at any speed "
+                       "esptool asks for)")
     directory = workdir or Path(tempfile.mkdtemp(prefix="credline-sim-"))
     # Installed before the first device starts, so a stop that comes while they start still
     # unwinds through Bench, which stops the ones already running. (A blocked signal mask
@@ -47,11 +58,14 @@ def sim(count: int, workdir: Path | None, baud: int) -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop)
     try:
-        with Bench(directory, count, baud=baud) as bench:
+        bench: Bench | EspBench
+        with (EspBench(directory, count) if kind == "esp"
+              else Bench(directory, count, baud=baud)) as bench:
             for port in bench.ports:
                 click.echo(port)
-            click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C "
-                       "stops them", err=True)
+            what = "ESP32 ROM loader doubles" if kind == "esp" else "virtual devices"
+            click.echo(f"{count} {what} running (flash in {directory}); Ctrl-C stops them",
+                       err=True)
             while True:
                 signal.pause()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by _stop

@@ -32,7 +32,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
                    "place": str, "product_type": str},
     "esp": {"size": int, "offset": int, "partition_table": str, "partition": str,
-            "chip": str, "baud": int, "flash_mode": str, "flash_freq": str},
+            "chip": str, "baud": int, "reset": str},
 }
 REQUIRED = {("product", "id")}
 

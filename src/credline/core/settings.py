@@ -112,9 +112,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("esp", "partition"): _partition_name,
     ("esp", "chip"): _one_of("auto", "esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c2",
                              "esp32c6", "esp32h2"),
-    ("esp", "flash_mode"): _one_of("keep", "qio", "qout", "dio", "dout"),
-    ("esp", "flash_freq"): _one_of("keep", "80m", "60m", "48m", "40m", "30m", "26m", "24m",
-                                   "20m", "16m", "15m", "12m"),
+    ("esp", "reset"): _one_of("rts", "none"),
 }
 
 

@@ -150,3 +150,46 @@ class NvsBuilder:
         struct.pack_into("<I", page, gen_at + 24, generation)
         _seal(memoryview(page)[gen_at:gen_at + ENTRY])
         return bytes(page) + self._tail
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    """What a credential partition holds, read back (its password is not kept here)."""
+
+    serial: str
+    key_id: str
+    scheme: str
+    generation: int
+
+
+def read_credential(page: bytes) -> StoredCredential | None:
+    """The credential on the partition's first page, or None when that page holds no
+    complete, CRC-correct ``credline`` namespace (erased, torn or foreign)."""
+    if len(page) < PAGE or page[0:32] != _header():
+        return None
+    strings: dict[str, str] = {}
+    generation: int | None = None
+    index, ns = 0, None
+    while index < 126:
+        at = _FIRST_ENTRY + ENTRY * index
+        entry = page[at:at + ENTRY]
+        if entry == b"\xff" * ENTRY:
+            break
+        if struct.unpack_from("<I", entry, 4)[0] != _crc(entry[0:4] + entry[8:32]):
+            return None
+        kind, span = entry[1], max(entry[2], 1)
+        key = entry[8:24].split(b"\x00", 1)[0].decode("ascii", "replace")
+        if entry[0] == 0 and kind == _U8 and key == NAMESPACE:
+            ns = entry[24]
+        elif ns is not None and entry[0] == ns and kind == _SZ:
+            size, _, data_crc = struct.unpack_from("<HHI", entry, 24)
+            data = page[at + ENTRY:at + ENTRY + size]
+            if len(data) != size or _crc(data) != data_crc or not data.endswith(b"\x00"):
+                return None
+            strings[key] = data[:-1].decode("utf-8", "replace")
+        elif ns is not None and entry[0] == ns and kind == _U32 and key == "gen":
+            generation = struct.unpack_from("<I", entry, 24)[0]
+        index += span
+    if generation is None or not {"serial", "password", "key_id", "scheme"} <= set(strings):
+        return None
+    return StoredCredential(strings["serial"], strings["key_id"], strings["scheme"], generation)

@@ -260,6 +260,29 @@ class EspDouble:
         return self.loader.flash.read(offset, length)
 
 
+class EspBench:
+    """``count`` doubles in ``workdir`` (flash ``esp-NN.flash``, MACs 02:c1:ed:00:00:NN,
+    locally administered), served by threads of this process; a context manager."""
+
+    def __init__(self, workdir: Path, count: int) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.doubles = [EspDouble(workdir / f"esp-{i:02d}.flash", f"02:c1:ed:00:00:{i:02x}")
+                        for i in range(count)]
+
+    def __enter__(self) -> EspBench:
+        for double in self.doubles:
+            double.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for double in self.doubles:
+            double.stop()
+
+    @property
+    def ports(self) -> list[str]:
+        return [double.port for double in self.doubles]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="ESP32 ROM loader double on a pty")
     parser.add_argument("--flash", type=Path, required=True)
