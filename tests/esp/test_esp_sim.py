@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from credline.image.nvs import read_credential
 from tests.conftest import CliResult, credline_command, subprocess_env
 
 Cli = Callable[..., CliResult]
@@ -44,3 +45,14 @@ def test_sim_esp_doubles_answer_the_esptool_command_line(tmp_path: Path) -> None
 def test_sim_esp_refuses_a_baud(cli: Cli) -> None:
     result = cli("sim", "--kind", "esp", "--baud", "9600")
     assert result.exit_code == 2 and "--kind hook" in result.stderr
+
+
+def test_demo_kind_esp_provisions_doubles_and_verifies_the_log(cli: Cli,
+                                                               tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    result = cli("demo", "--kind", "esp", "--count", "2", "--workdir", str(workdir), "--plain")
+    assert result.exit_code == 0, result.output
+    assert "DEMO batch: 2 of 2 devices provisioned, 0 failed" in result.stdout
+    for flash in sorted((workdir / "devices").glob("esp-*.flash")):
+        stored = read_credential(flash.read_bytes()[0x10000:0x11000])
+        assert stored is not None and stored.serial.startswith("DEMO-")
