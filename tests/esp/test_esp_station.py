@@ -229,3 +229,17 @@ def test_two_stations_on_one_registry_never_give_a_serial_twice(
     for serial, (_, mac) in table.items():
         assert mac is not None
         assert partition_of(by_mac[mac].flash_path) == image_of(serial)
+
+
+def test_a_board_whose_flash_reads_back_wrong_is_set_aside(
+        cli: Cli, station_env: dict[str, Path], tmp_path: Path) -> None:
+    worn = EspDouble(tmp_path / "w.flash", "02:00:00:00:05:01", stuck_at=OFFSET + 70).start()
+    try:
+        result = cli(*args(station_env, ["W-1", "W-2"], [worn.port]))
+    finally:
+        worn.stop()
+    assert result.exit_code == 1, result.output
+    assert f"{worn.port} FAIL W-1: {worn.port}: the partition at 0x10000 differs" in \
+        result.stdout
+    # its serial is failed for good (its password is on no other board), W-2 is untouched
+    assert rows(station_env) == {"W-1": (DeviceState.FAILED, worn.mac)}

@@ -36,7 +36,7 @@ from credline.core.escape import escape_text
 from credline.core.policy import Profile
 from credline.image.layout import EspLayout, esp_layout
 from credline.image.nvs import PAGE, NvsBuilder, read_credential
-from credline.transport.esp_log import Route, routed
+from credline.transport.esp_log import routed
 
 ROM_BAUD = 115200
 RESETS = {"rts": ("default-reset", "hard-reset"), "none": ("no-reset", "no-reset")}
@@ -67,7 +67,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _faults(port: str, doing: str, route: Route | None = None) -> Iterator[None]:
+def _faults(port: str, doing: str) -> Iterator[None]:
     """esptool's and the line's errors as one operator line naming the port and the step."""
     try:
         yield
@@ -155,9 +155,17 @@ class EspLink:
 
     def put(self, credential: Credential) -> None:
         image = self._image(credential)
-        with routed(self.port, self._progress) as route, \
-                _faults(self.port, "writing the partition", route):
-            cmds.write_flash(self._esp, [(self.settings.layout.offset, image)])
+        with routed(self.port, self._progress), _faults(self.port, "writing the partition"):
+            try:
+                cmds.write_flash(self._esp, [(self.settings.layout.offset, image)])
+            except FatalError as exc:
+                # esptool hashes what it wrote: a mismatch is the flash, not the line
+                if "MD5" not in str(exc) and "flash region is empty" not in str(exc):
+                    raise
+                raise VerifyMismatch(f"{self.port}: the partition at "
+                                     f"0x{self.settings.layout.offset:x} differs from the "
+                                     "image written (flash fault?): set the board "
+                                     "aside") from None
 
     def verify(self, credential: Credential) -> None:
         image = self._image(credential)

@@ -11,8 +11,9 @@ is refused as the ESP32 ROM refuses it (status 1, "invalid message"). Each flash
 to the file at once, so killing the double is pulling the plug.
 
 Faults for tests: ``unplug_after`` flash blocks the double closes its pty (a cable pulled
-mid-write); ``garbage`` makes it answer every frame with noise. A test tool: nothing of
-credline's product code imports it. Run it as a process with
+mid-write); ``garbage`` makes it answer every frame with noise; ``stuck_at`` is a flash
+address whose bits are stuck at 0 (a worn cell: what is programmed there reads back wrong).
+A test tool: nothing of credline's product code imports it. Run it as a process with
 ``python -m credline.transport.esp_double --flash FILE --mac MAC``; it prints its port.
 """
 
@@ -71,8 +72,9 @@ def parse_mac(text: str) -> bytes:
 class Flash:
     """NOR flash in a file: erased to 0xFF by sector; programming can only clear bits."""
 
-    def __init__(self, path: Path, size: int = FLASH_SIZE) -> None:
+    def __init__(self, path: Path, size: int = FLASH_SIZE, stuck_at: int | None = None) -> None:
         self.size = size
+        self.stuck_at = stuck_at
         if not path.exists() or path.stat().st_size != size:
             path.write_bytes(b"\xff" * size)
         self._fd = os.open(path, os.O_RDWR)
@@ -89,8 +91,11 @@ class Flash:
     def program(self, offset: int, data: bytes) -> None:
         data = data[:max(0, self.size - offset)]
         old = self.read(offset, len(data))
-        merged = (int.from_bytes(old, "little") & int.from_bytes(data, "little"))
-        os.pwrite(self._fd, merged.to_bytes(len(data), "little"), offset)
+        merged = bytearray((int.from_bytes(old, "little") & int.from_bytes(data, "little"))
+                           .to_bytes(len(data), "little"))
+        if self.stuck_at is not None and offset <= self.stuck_at < offset + len(data):
+            merged[self.stuck_at - offset] = 0
+        os.pwrite(self._fd, bytes(merged), offset)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -204,10 +209,11 @@ class EspDouble:
     """The loader on a pty of its own; :attr:`port` is the path esptool opens."""
 
     def __init__(self, flash: Path, mac: str, *, unplug_after: int | None = None,
-                 garbage: bool = False) -> None:
+                 garbage: bool = False, stuck_at: int | None = None) -> None:
         self.flash_path = flash
         self.mac = mac
-        self.loader = RomLoader(Flash(flash), parse_mac(mac), unplug_after, garbage)
+        self.loader = RomLoader(Flash(flash, stuck_at=stuck_at), parse_mac(mac), unplug_after,
+                                garbage)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
