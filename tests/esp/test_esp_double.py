@@ -52,3 +52,20 @@ def test_a_double_answering_garbage_fails_esptool(tmp_path: Path) -> None:
         assert result.returncode != 0
     finally:
         double.stop()
+
+
+def test_over_a_socket_url_esptool_resets_and_reads_the_flash(tmp_path: Path) -> None:
+    double = EspDouble(tmp_path / "s.flash", "02:00:00:00:00:42", loopback=True).start()
+    try:
+        data = bytearray(double.flash_path.read_bytes())
+        data[OFFSET:OFFSET + 3] = b"abc"
+        double.flash_path.write_bytes(bytes(data))
+        result = subprocess.run([sys.executable, "-m", "esptool", "--port", double.port,
+                                 "--no-stub", "read-flash", hex(OFFSET), "16",
+                                 str(tmp_path / "o.bin")],  # default reset, hard reset after
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (tmp_path / "o.bin").read_bytes() == b"abc" + b"\xff" * 13
+        assert "Hard resetting" in result.stdout
+    finally:
+        double.stop()

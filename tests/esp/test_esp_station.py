@@ -243,3 +243,30 @@ def test_a_board_whose_flash_reads_back_wrong_is_set_aside(
         result.stdout
     # its serial is failed for good (its password is on no other board), W-2 is untouched
     assert rows(station_env) == {"W-1": (DeviceState.FAILED, worn.mac)}
+
+
+def test_over_socket_urls_the_boards_are_reset_as_on_a_dev_board(
+        cli: Cli, station_env: dict[str, Path], tmp_path: Path) -> None:
+    """reset = "rts" (the default, DTR/RTS into download mode and a hard reset after), run
+    against doubles on loopback socket:// ports, which take the modem-line changes."""
+    root = station_env["root"]
+    profile = root / "rts.toml"
+    profile.write_text(PROFILE.read_text().replace('reset = "none"', 'reset = "rts"')
+                       .replace("../labels/default.zpl",
+                                str(PROFILE.parent.parent / "labels/default.zpl")))
+    boards = [EspDouble(tmp_path / f"s{i}.flash", f"02:00:00:00:06:{i:02x}",
+                        loopback=True).start() for i in range(2)]
+    try:
+        run = args(station_env, ["S-1", "S-2"], [b.port for b in boards])
+        run[run.index(str(PROFILE))] = str(profile)
+        result = cli(*run)
+    finally:
+        for board in boards:
+            board.stop()
+    assert result.exit_code == 0, result.output
+    assert all(b.port.startswith("socket://127.0.0.1:") for b in boards)
+    table = rows(station_env)
+    by_mac = {b.mac: b for b in boards}
+    for serial, (state, mac) in table.items():
+        assert state is DeviceState.LOCKED and mac is not None
+        assert partition_of(by_mac[mac].flash_path) == image_of(serial)

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import select
+import socket
 import struct
 import sys
 import threading
@@ -206,17 +207,31 @@ class RomLoader:
 
 
 class EspDouble:
-    """The loader on a pty of its own; :attr:`port` is the path esptool opens."""
+    """The loader on a pty of its own (:attr:`port` is the path esptool opens), or with
+    ``loopback=True`` on a TCP port of 127.0.0.1 (:attr:`port` is a pyserial
+    ``socket://`` URL). A socket has no DTR/RTS lines to refuse, so esptool's reset sequences
+    run as against a board's USB-UART bridge; each new connection is the cable plugged in
+    again, the flash kept."""
 
     def __init__(self, flash: Path, mac: str, *, unplug_after: int | None = None,
-                 garbage: bool = False, stuck_at: int | None = None) -> None:
+                 garbage: bool = False, stuck_at: int | None = None,
+                 loopback: bool = False) -> None:
         self.flash_path = flash
         self.mac = mac
         self.loader = RomLoader(Flash(flash, stuck_at=stuck_at), parse_mac(mac), unplug_after,
                                 garbage)
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
+        self._server: socket.socket | None = None
+        self._fds: list[int] = []
+        if loopback:
+            self._server = socket.create_server(("127.0.0.1", 0))
+            self.port = f"socket://127.0.0.1:{self._server.getsockname()[1]}"
+            self._line: int | None = None
+        else:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            self._fds = [master, slave]  # holding the slave open: no EIO between sessions
+            self.port = os.ttyname(slave)
+            self._line = master
         self._stop_r, self._stop_w = os.pipe()
         self._thread: threading.Thread | None = None
 
@@ -230,28 +245,53 @@ class EspDouble:
         """Answer frames until stopped or unplugged."""
         pending = b""
         while not self.loader.unplugged:
-            ready, _, _ = select.select([self._master, self._stop_r], [], [])
+            watched = [self._stop_r, *([self._line] if self._line is not None else []),
+                       *([self._server.fileno()] if self._server is not None else [])]
+            ready, _, _ = select.select(watched, [], [])
             if self._stop_r in ready:
                 break
+            if self._server is not None and self._server.fileno() in ready:
+                self._hang_up()
+                connection, _ = self._server.accept()
+                self._line = os.dup(connection.fileno())
+                connection.close()
+                pending = b""
+                continue
+            assert self._line is not None
             try:
-                chunk = os.read(self._master, 65536)
+                chunk = os.read(self._line, 65536)
             except OSError:
-                break
+                chunk = b""
+            if not chunk:
+                if self._server is None:
+                    break
+                self._hang_up()  # the other end closed: wait for the next connection
+                continue
             pending += chunk
             while b"\xc0" in pending:
                 frame, _, pending = pending.partition(b"\xc0")
                 if not frame:
                     continue
                 for reply in self.loader.answer(unslip(frame)):
-                    os.write(self._master, reply)
+                    os.write(self._line, reply)
                 if self.loader.unplugged:
                     break
         self._unplug()
 
+    def _hang_up(self) -> None:
+        if self._server is not None and self._line is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._line)
+            self._line = None
+
     def _unplug(self) -> None:
-        for fd in (self._master, self._slave):
+        self._hang_up()
+        if self._server is not None:
+            self._server.close()
+        for fd in self._fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        self._fds = []
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -260,6 +300,9 @@ class EspDouble:
             self._thread.join(timeout=5)
         else:
             self._unplug()
+        for fd in (self._stop_r, self._stop_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         self.loader.flash.close()
 
     def read_flash(self, offset: int, length: int) -> bytes:
@@ -295,9 +338,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mac", required=True)
     parser.add_argument("--unplug-after", type=int)
     parser.add_argument("--garbage", action="store_true")
+    parser.add_argument("--loopback", action="store_true", help="socket:// instead of a pty")
     args = parser.parse_args(argv)
     double = EspDouble(args.flash, args.mac, unplug_after=args.unplug_after,
-                       garbage=args.garbage)
+                       garbage=args.garbage, loopback=args.loopback)
     print(double.port, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         double.serve()
