@@ -167,3 +167,13 @@ def test_registry_without_batch_is_refused(cli: Cli, tmp_path: Path, key_file: P
                  "--registry", "sqlite:///x.db")
     assert result.exit_code == 2 and "--batch" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_malformed_serial_writes_nothing(cli: Cli, tmp_path: Path, key_file: Path) -> None:
+    order_file = tmp_path / "order.txt"
+    order_file.write_text("P-1\nP 2\n")
+    result = cli("image", "esp", "--profile", str(PROFILE), "--key", str(key_file),
+                 "--serials", str(order_file), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2, result.output
+    assert "order.txt" in result.stderr and "P 2" in result.stderr
+    assert not (tmp_path / "o").exists()

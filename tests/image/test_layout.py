@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credline.core.errors import ProfileError
 from credline.files.profiles import load_profile
-from credline.image.layout import esp_layout
+from credline.image.layout import esp_layout, read_partition_table
 
 TABLE = """# Name, Type, SubType, Offset, Size, Flags
 nvs,      data, nvs,     ,        0x6000,
@@ -69,3 +71,26 @@ def test_esp_values_are_range_checked_when_the_profile_loads(tmp_path: Path, esp
                                                              named: str) -> None:
     with pytest.raises(ProfileError, match=named):
         load_profile(profile(tmp_path, esp, None))
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["app", "data"]),
+                               st.integers(1, 64).map(lambda k: k * 0x1000)),
+                     min_size=0, max_size=6),
+       credline_sectors=st.integers(3, 16))
+def test_placed_partitions_never_overlap_and_keep_their_alignment(
+        tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int]],
+        credline_sectors: int) -> None:
+    tmp_path = tmp_path_factory.mktemp("table")
+    lines = [f"p{i}, {kind}, {'factory' if kind == 'app' else 'nvs'}, , {size:#x},"
+             for i, (kind, size) in enumerate(rows)]
+    lines.append(f"credline, data, nvs, , {credline_sectors * 0x1000:#x},")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    placed = read_partition_table(tmp_path / "t.csv")
+    ends = 0x9000
+    for row in placed:
+        assert row.offset >= ends  # after the previous one (and the partition table)
+        assert row.offset % (0x10000 if row.kind == "app" else 0x1000) == 0
+        ends = row.offset + row.size
+    layout = esp_layout(load_profile(profile(tmp_path, 'partition_table = "t.csv"', None)))
+    assert (layout.offset, layout.size) == (placed[-1].offset, credline_sectors * 0x1000)
