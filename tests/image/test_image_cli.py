@@ -40,17 +40,21 @@ def order(root: Path, serials: list[str]) -> Path:
     return path
 
 
-def recorded(env: dict[str, Path], *extra: str) -> list[str]:
+def url(env: dict[str, Path] | dict[str, Path | str]) -> str:
+    return str(env["url"]) if "url" in env else f"sqlite:///{env['db']}"
+
+
+def recorded(env: dict[str, Path] | dict[str, Path | str], *extra: str) -> list[str]:
     root = env["root"]
     return ["image", "esp", "--profile", str(PROFILE), "--key", str(env["key"]),
             "--serials", str(root / "order.txt"), "--out", str(root / "images"),
-            "--registry", f"sqlite:///{env['db']}", "--batch", "E1",
+            "--registry", url(env), "--batch", "E1",
             "--log", str(root / "log.jsonl"), "--station-key", str(root / "station.key"),
             "--labels", str(root / "labels"), *extra]
 
 
-def rows(env: dict[str, Path]) -> dict[str, DeviceState]:
-    with open_registry(f"sqlite:///{env['db']}", create=False) as reg:
+def rows(env: dict[str, Path] | dict[str, Path | str]) -> dict[str, DeviceState]:
+    with open_registry(url(env), create=False) as reg:
         return {d.serial: d.state for d in reg.devices("E1")}
 
 
@@ -70,33 +74,33 @@ def test_files_only_equal_espressifs_image_of_the_derived_password(
 
 
 def test_recorded_batch_is_locked_audited_labelled_and_checked(
-        cli: Cli, station_env: dict[str, Path]) -> None:
-    root = station_env["root"]
+        cli: Cli, image_env: dict[str, Path | str]) -> None:
+    root = Path(image_env["root"])
     serials = [f"P-{i:04d}" for i in range(12)]
     order(root, serials)
-    result = cli(*recorded(station_env))
+    result = cli(*recorded(image_env))
     assert result.exit_code == 0, result.output
-    assert rows(station_env) == dict.fromkeys(serials, DeviceState.LOCKED)
+    assert rows(image_env) == dict.fromkeys(serials, DeviceState.LOCKED)
     for serial in serials:
         assert (root / "images" / f"{serial}.bin").read_bytes() == expected(serial)
     assert len(list((root / "labels").glob("*.zpl"))) == len(serials)
     audit = cli("audit", "verify", str(root / "log.jsonl"), "--registry",
-                f"sqlite:///{station_env['db']}")
+                url(image_env))
     assert audit.exit_code == 0, audit.output
-    with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
+    with open_registry(url(image_env), create=False) as reg:
         devices = reg.devices("E1")
         assert {d.hardware_id for d in devices} == {f"image:{s}.bin" for s in serials}
         assert len({d.fingerprint for d in devices}) == len(serials)
-    derived = cli("derive", "--key", str(station_env["key"]), "--product", "acme-plug",
+    derived = cli("derive", "--key", str(image_env["key"]), "--product", "acme-plug",
                   "--serials", str(root / "order.txt"), "--out", str(root / "batch.csv"))
     assert derived.exit_code == 0, derived.output
     check = cli("batch", "check", str(root / "batch.csv"), "--profile", str(PROFILE),
-                "--registry", f"sqlite:///{station_env['db']}", "--key",
-                str(station_env["key"]))
+                "--registry", url(image_env), "--key",
+                str(image_env["key"]))
     assert check.exit_code == 0, check.output
-    again = cli(*recorded(station_env))  # a rerun adds nothing and rewrites nothing
+    again = cli(*recorded(image_env))  # a rerun adds nothing and rewrites nothing
     assert again.exit_code == 0, again.output
-    assert rows(station_env) == dict.fromkeys(serials, DeviceState.LOCKED)
+    assert rows(image_env) == dict.fromkeys(serials, DeviceState.LOCKED)
 
 
 def test_kill_9_mid_batch_resumes_with_nothing_lost_or_duplicated(
@@ -135,7 +139,7 @@ def test_kill_9_mid_batch_resumes_with_nothing_lost_or_duplicated(
                   and not (allowed and s == path.stem)]
         assert leaked == [], f"{path} holds the password of {leaked[:3]}"
     audit = cli("audit", "verify", str(root / "log.jsonl"), "--registry",
-                f"sqlite:///{station_env['db']}")
+                url(station_env))
     assert audit.exit_code == 0, audit.output
 
 
