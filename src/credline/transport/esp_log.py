@@ -3,8 +3,8 @@
 esptool logs through a process-wide singleton, so two ports flashing at once would write over
 each other (esptool #1102, #227). :func:`install` puts one :class:`PortRouter` in its place;
 :func:`routed` tells it, for the calling thread, where that port's progress and messages go.
-esptool's lines are kept per port (the last few) so a failure can say what esptool said;
-nothing is printed here. A thread with no route is silent.
+esptool's lines are kept per port (the last few, on :attr:`Route.lines`, for a script or a
+test to read); nothing is printed here. A thread with no route is silent.
 """
 
 from __future__ import annotations
