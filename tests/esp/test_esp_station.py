@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from credline.core.derive import Deriver
 from credline.core.ids import ProductId, Serial
 from credline.core.lifecycle import DeviceState
@@ -161,8 +163,15 @@ def test_a_torn_board_plugged_back_in_is_finished_with_its_own_password(
     assert partition_of(tmp_path / "t.flash") == image_of("T-1")
 
 
+REACHED = {"reserved": set(DeviceState),
+           "written": {DeviceState.WRITTEN, DeviceState.VERIFIED, DeviceState.LOCKED},
+           "locked": {DeviceState.LOCKED}}
+
+
+@pytest.mark.parametrize("moment", sorted(REACHED))
 def test_kill_9_mid_batch_resumes_with_nothing_lost_or_duplicated(
-        cli: Cli, station_env: dict[str, Path], tmp_path: Path) -> None:
+        cli: Cli, station_env: dict[str, Path], tmp_path: Path, moment: str) -> None:
+    """Killed once a row has reached ``moment`` (reserved, bound and written, or locked)."""
     serials = [f"K-{i:03d}" for i in range(6)]
     boards = [EspDouble(tmp_path / f"k{i}.flash", f"02:00:00:00:03:{i:02x}").start()
               for i in range(6)]
@@ -174,12 +183,13 @@ def test_kill_9_mid_batch_resumes_with_nothing_lost_or_duplicated(
                                 start_new_session=True)
         try:
             while proc.poll() is None and not any(
-                    state is not DeviceState.RESERVED for state, _ in rows(station_env).values()):
-                time.sleep(0.05)  # waiting for a bound row, not timing anything
+                    state in REACHED[moment] for state, _ in rows(station_env).values()):
+                time.sleep(0.02)  # waiting for the moment, not timing anything
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        assert proc.returncode == -signal.SIGKILL  # it was cut short at that moment
         # the same two boards again: the one cut short is finished, the other done or new
         middle = cli(*args(station_env, serials, [b.port for b in boards[:2]]))
         assert middle.exit_code == 1 and "not complete" in middle.stderr, middle.output
