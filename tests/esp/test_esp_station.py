@@ -280,3 +280,17 @@ def test_over_socket_urls_the_boards_are_reset_as_on_a_dev_board(
     for serial, (state, mac) in table.items():
         assert state is DeviceState.LOCKED and mac is not None
         assert partition_of(by_mac[mac].flash_path) == image_of(serial)
+
+
+def test_provision_one_esp32(cli: Cli, station_env: dict[str, Path],
+                             doubles: list[EspDouble]) -> None:
+    root = station_env["root"]
+    result = cli("provision", "--port", doubles[0].port, "--key", str(station_env["key"]),
+                 "--profile", str(PROFILE), "--serial", "ONE-1", "--batch", "E7",
+                 "--registry", f"sqlite:///{station_env['db']}", "--log",
+                 str(root / "log.jsonl"), "--station-key", str(root / "station.key"),
+                 "--labels", str(root / "labels"), "--plain")
+    assert result.exit_code == 0, result.output
+    assert rows(station_env) == {"ONE-1": (DeviceState.LOCKED, doubles[0].mac)}
+    assert partition(doubles[0]) == image_of("ONE-1")
+    assert partition(doubles[1]) == b"\xff" * SIZE  # the others untouched
