@@ -99,3 +99,19 @@ def test_a_torn_or_flipped_page_reads_as_no_credential(flip: int) -> None:
     assert stored is None or stored == StoredCredential("SN-1", "00112233aabbccdd",
                                                         "credline-v1", 3)
     assert read_credential(b"\xff" * 4096) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_page_a_board_sends_is_read_without_error(data: st.DataObject) -> None:
+    """The page comes from a device: random bytes, or a real page with random damage, are
+    read as a credential or as none, never as an exception."""
+    base = bytearray(NvsBuilder(key_id="00112233aabbccdd").build("SN-9", "ABCDEFGHJK", 1)[:4096])
+    if data.draw(st.booleans()):
+        page = data.draw(st.binary(min_size=4096, max_size=4096))
+    else:
+        for _ in range(data.draw(st.integers(1, 20))):
+            base[data.draw(st.integers(0, 4095))] = data.draw(st.integers(0, 255))
+        page = bytes(base)
+    stored = read_credential(page)
+    assert stored is None or isinstance(stored, StoredCredential)
