@@ -17,7 +17,10 @@ from credline.station.demo import run_demo
               default=Path("demo"), show_default=True,
               help="Where the DEMO key, registry, log, labels and flash files go.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
-def demo(count: int, workdir: Path, plain: bool) -> None:
+@click.option("--kind", type=click.Choice(["hook", "esp"]), default="hook", show_default=True,
+              help="hook: the C hook over UART; esp: ESP32 ROM loader doubles, written "
+                   "through esptool (the NVS partition of docs/esp.md).")
+def demo(count: int, workdir: Path, plain: bool, kind: str) -> None:
     """Provision a batch of virtual devices end to end, then verify the provenance log.
 
     Starts COUNT virtual devices (the real C hook on pseudo-terminals), creates a DEMO key and
@@ -26,10 +29,11 @@ def demo(count: int, workdir: Path, plain: bool) -> None:
     Everything it makes is marked DEMO and public: never use it for products.
 
     \b
-    Example:
+    Examples:
       credline demo --count 16 --workdir /tmp/credline-demo
+      credline demo --kind esp --count 4 --workdir /tmp/credline-esp-demo
     """
-    result = run_demo(count, workdir, plain=True if plain else None)
+    result = run_demo(count, workdir, plain=True if plain else None, kind=kind)
     status = "  ".join(f"{state} {n}" for state, n in result.status.items() if n)
     click.echo("")
     click.echo(f"DEMO batch: {result.passed} of {result.devices} devices provisioned, "

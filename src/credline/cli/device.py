@@ -17,6 +17,7 @@ from credline.core.ids import check_batch_id
 from credline.core.settings import MAX_BAUD
 from credline.files.profiles import load_profile
 from credline.station.assembly import StationOptions
+from credline.transport.esp_double import EspBench
 from credline.transport.virtual import KINDS, Bench, PortLinks
 
 # Seconds the one port must stay quiet, its device settled (locked or failed), before the
@@ -37,29 +38,34 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
                    "'station run --ports-from DIR/*'. Default: ports/ in the workdir.")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
               help="Simulated line speed (0: as fast as possible; virtual devices only).")
-@click.option("--kind", type=click.Choice(KINDS), default="virtual", show_default=True,
+@click.option("--kind", type=click.Choice([*KINDS, "esp"]), default="virtual",
+              show_default=True,
               help="virtual: the hook built for this machine; qemu: the hook built for a "
                    "Cortex-M3 on an emulated mps2-an385 board (needs qemu-system-arm and "
-                   "arm-none-eabi-gcc).")
+                   "arm-none-eabi-gcc); esp: a double of the ESP32 ROM loader (for esptool and "
+                   "profiles with [device] transport = \"esp\").")
 def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: str) -> None:
-    """Start virtual devices or emulated boards (the real C hook on pseudo-terminals) and
-    print their ports.
+    """Start virtual devices, emulated boards or ESP32 ROM loader doubles on
+    pseudo-terminals and print their ports.
 
     Prints each pseudo-terminal's path; each is also linked as DIR/vdev-NN (DIR from
-    --links), so a station takes them all with --ports-from 'DIR/*'. Runs until interrupted
-    (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices, removes the links and,
-    unless --workdir was given, the temporary folder with the flash files. A device's flash
-    is a file in --workdir, so a device started again there keeps its credential.
+    --links), so a station takes them all with --ports-from 'DIR/*'. --kind esp runs doubles
+    that esptool itself talks to (`esptool --port PTY --before no-reset --no-stub read-flash
+    ...` reads their flash back). Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP);
+    stopping it stops the devices, removes the links and, unless --workdir was given, the
+    temporary folder with the flash files. A device's flash is a file in --workdir, so a
+    device started again there keeps its credential.
 
     \b
     Examples:
       credline sim --count 4 --links sim-ports &
       credline station run ... --ports-from 'sim-ports/*' --count 4 --idle-exit 5
       credline sim --kind qemu --count 2 --workdir /tmp/boards
+      credline sim --kind esp --count 4
     """
     if baud and kind != "virtual":
-        raise BadInput(f"--baud {baud}: only virtual devices throttle their line "
-                       f"(--kind {kind} runs at the emulator's speed)")
+        raise BadInput(f"--baud {baud}: only virtual devices throttle their line (--kind {kind} "
+                       "runs at the speed its host asks for)")
     # Installed before the first device starts, so a stop that comes while they start still
     # unwinds through Bench, which stops the ones already running. (A blocked signal mask
     # would be inherited by the device processes and keep them from stopping.)
@@ -71,11 +77,14 @@ def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: s
         directory = workdir or (made := Path(tempfile.mkdtemp(prefix="credline-sim-")))
         folder = PortLinks(links or directory / "ports")
         options = {"baud": baud} if baud else {}
-        with folder, Bench(directory, count, kind, **options) as bench:
+        bench: Bench | EspBench
+        with folder, (EspBench(directory, count) if kind == "esp"
+                      else Bench(directory, count, kind, **options)) as bench:
             folder.link(bench.ports)
             for port in bench.ports:
                 click.echo(port)
-            what = "virtual devices" if kind == "virtual" else "emulated boards (QEMU mps2-an385)"
+            what = {"virtual": "virtual devices", "qemu": "emulated boards (QEMU mps2-an385)",
+                    "esp": "ESP32 ROM loader doubles"}[kind]
             click.echo(f"{count} {what} running (flash in {directory}); take them with "
                        f"--ports-from '{folder.path}/*'; Ctrl-C stops them", err=True)
             while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from credline.core.derive import SCHEME
 from credline.core.errors import DeviceError
@@ -67,6 +67,14 @@ class Link(Protocol):
     def lock(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Progressive(Protocol):
+    """A Link that reports how far a write has got (the ESP transport: esptool's progress,
+    per port). ``progress(done, total)``; None stops the reports."""
+
+    def watch(self, progress: Callable[[int, int], None] | None) -> None: ...
 
 
 Connect = Callable[[str], Link]  # port name or URL -> Link; DeviceFault when nothing answers

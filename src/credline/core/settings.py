@@ -90,6 +90,22 @@ def _date(value: Any) -> str | None:
             return None
     return "must be a date YYYY-MM-DD"
 
+def _sectors(low: int, high: int) -> Check:
+    """A flash address or size: whole 4 KiB sectors, ``low`` to ``high``."""
+    def check(value: Any) -> str | None:
+        if value % 0x1000:
+            return "must be a multiple of 0x1000 (one flash sector)"
+        if not low <= value <= high:
+            return f"must be between 0x{low:x} and 0x{high:x}"
+        return None
+    return check
+
+
+def _partition_name(value: Any) -> str | None:
+    if not 1 <= len(value) <= 16 or not value.isascii() or not value.isprintable():
+        return "must be 1 to 16 printable ASCII characters (a partition table name)"
+    return None
+
 
 def _one_of(*choices: str) -> Check:
     def check(value: Any) -> str | None:
@@ -135,6 +151,14 @@ CHECKS: dict[tuple[str, str], Check] = {
     **{("compliance", key): _text for key in (
         "signatory", "signatory_function", "place", "product_type", "manufacturer_address",
         "representative")},
+
+    ("esp", "size"): _sectors(0x3000, 0x100000),
+    ("esp", "offset"): _sectors(0x1000, 0x4000000),
+    ("esp", "baud"): _between(MIN_BAUD, MAX_BAUD, " baud"),
+    ("esp", "partition"): _partition_name,
+    ("esp", "chip"): _one_of("auto", "esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c2",
+                             "esp32c6", "esp32h2"),
+    ("esp", "reset"): _one_of("rts", "none"),
 }
 
 

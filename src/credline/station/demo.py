@@ -25,11 +25,13 @@ from credline.registry import open_registry
 from credline.station.assembly import StationOptions, build_station
 from credline.station.identity import enroll
 from credline.station.screen import open_screen
+from credline.transport.esp_double import EspBench
 from credline.transport.virtual import HOOKS, Bench
 
 DEMO_PASSPHRASE = "DEMO-ONLY-not-for-production"  # noqa: S105 - the demo key is public by design
 MARKER = ".credline-demo"
 PROFILE = HOOKS.parent / "factory" / "profiles" / "demo-device.toml"
+PROFILES = {"hook": PROFILE, "esp": HOOKS.parent / "factory" / "profiles" / "demo-esp.toml"}
 
 
 @dataclass
@@ -59,7 +61,8 @@ def prepare(workdir: Path) -> None:
 
 
 def run_demo(count: int, workdir: Path, stream: IO[str] = sys.stdout,
-             plain: bool | None = None) -> DemoResult:
+             plain: bool | None = None, kind: str = "hook") -> DemoResult:
+    """``kind`` hook: the C hook on ptys; esp: ESP32 ROM loader doubles, through esptool."""
     prepare(workdir)
     os.environ.setdefault("CREDLINE_STATION_PASSPHRASE", DEMO_PASSPHRASE)
     key = keyfile.create(workdir / "DEMO-master.key", os.urandom(32), DEMO_PASSPHRASE)
@@ -68,14 +71,16 @@ def run_demo(count: int, workdir: Path, stream: IO[str] = sys.stdout,
         enroll(workdir / "DEMO-station.key", "DEMO-station", DEMO_PASSPHRASE, registry)
     order = workdir / "DEMO-work-order.txt"
     order.write_text("".join(f"DEMO-{i:05d}\n" for i in range(1, count + 1)))
-    profile = load_profile(PROFILE)
+    profile = load_profile(PROFILES[kind])
     batch = "DEMO-batch-1"
     options = StationOptions(batch=batch, work_order=order, registry_url=url,
                              log_path=workdir / "provenance.jsonl",
                              station_key=workdir / "DEMO-station.key", operator="demo",
                              label_dir=workdir / "labels", idle_exit=5.0)
     started = time.monotonic()
-    with Bench(workdir / "devices", count) as bench:
+    bench: Bench | EspBench
+    with (EspBench(workdir / "devices", count) if kind == "esp"
+          else Bench(workdir / "devices", count)) as bench:
         options.ports = tuple(bench.ports)
         screen = open_screen(batch, stream, plain=plain)
         try:

@@ -17,6 +17,7 @@ from credline.core.device import (
     DeviceHello,
     HookState,
     Link,
+    Progressive,
     VerifyMismatch,
 )
 from credline.core.errors import CheckFailed
@@ -81,6 +82,7 @@ class DeviceSteps:
 
     def _write_and_finish(self, port: str, link: Link, credential: Credential, started: float,
                           *, verified: bool) -> bool:
+        self._watch(port, link, credential.serial)
         try:
             link.put(credential)
             link.verify(credential)
@@ -88,7 +90,24 @@ class DeviceSteps:
             return self._fail_row(port, credential.serial, str(exc))
         except DeviceFault as exc:
             return self._park(port, credential.serial, exc)
+        finally:
+            if isinstance(link, Progressive):
+                link.watch(None)
         return self._finish(port, link, credential, started, verified=verified, locked=False)
+
+    def _watch(self, port: str, link: Link, serial: str) -> None:
+        """A link that reports its progress gets this port's row, in tenths."""
+        if not isinstance(link, Progressive):
+            return
+        shown = [-1]
+
+        def progress(done: int, total: int) -> None:
+            tenth = done * 10 // total if total else 10
+            if tenth != shown[0]:
+                shown[0] = tenth
+                self.emit(PortEvent(port, Phase.WRITING, serial, f"{tenth * 10}%"))
+
+        link.watch(progress)
 
     def _finish(self, port: str, link: Link, credential: Credential, started: float, *,
                 verified: bool, locked: bool) -> bool:

@@ -26,7 +26,7 @@ from typing import Protocol
 from credline.core.device import Connect
 from credline.core.errors import ProfileError
 from credline.core.policy import Profile
-from credline.transport import hook_device
+from credline.transport import esp, hook_device
 
 DEFAULT = "hook"
 
@@ -69,3 +69,4 @@ def connector_for(profile: Profile, *, hwid_is_serial: bool = False) -> Connect:
 
 
 register(DEFAULT, hook_device.connector, aliases=("serial",))
+register("esp", esp.connector)
