@@ -12,7 +12,8 @@ real pyserial to the real C hook on a pty):
   assembles it: SQLite registry, signed and fsynced provenance log, ZPL labels), with ports
   as symlinks moved to the next device the moment the station shows PASS (an operator with
   no reaction time), so what is timed is the station's own work; and the same devices over
-  twice the ports (16 by default).
+  twice the ports (16 by default); and the station's own CPU time per device, which bounds
+  how far more ports can take it.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ class Rack:
             self.done.set()
 
 
-def whole_station(root: Path, devices: list[str], lines: int) -> float:
-    """Seconds from the station's start to the last device's PASS (wrap-up not counted)."""
+def whole_station(root: Path, devices: list[str], lines: int) -> tuple[float, float]:
+    """(seconds from the station's start to the last device's PASS, wrap-up not counted;
+    the station process's CPU seconds over the same span, every thread)."""
     os.environ["CREDLINE_STATION_PASSPHRASE"] = BENCH_PASSPHRASE
     root.mkdir()
     fast = keyfile.ScryptParams(n=2**12)  # unwrapping happens before the clock starts
@@ -128,17 +130,17 @@ def whole_station(root: Path, devices: list[str], lines: int) -> float:
                              label_dir=root / "labels", count=len(devices), poll=0.02)
     built = build_station(load_profile(PROFILE), key, options, rack.on_event)
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         runner = threading.Thread(target=built.station.run)
         runner.start()
         finished = rack.done.wait(timeout=600)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         runner.join()
     finally:
         built.close()
     if not finished:
         raise SystemExit(f"the station passed {rack.passed} of {rack.total} devices")
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -157,12 +159,12 @@ def main() -> None:
         with Bench(Path(tmp) / "parallel", devices, **options) as bench:
             parallel_time = all_ports(bench.ports, args.ports, args.baud)
         with Bench(Path(tmp) / "station-1", devices, **options) as bench:
-            station_one = whole_station(Path(tmp) / "run-1", bench.ports, 1)
+            station_one, station_one_cpu = whole_station(Path(tmp) / "run-1", bench.ports, 1)
         with Bench(Path(tmp) / "station-n", devices, **options) as bench:
-            station_n = whole_station(Path(tmp) / "run-n", bench.ports, args.ports)
+            station_n, station_n_cpu = whole_station(Path(tmp) / "run-n", bench.ports, args.ports)
         wide = 2 * args.ports  # the same devices over twice the ports (a 16-port station)
         with Bench(Path(tmp) / "station-w", devices, **options) as bench:
-            station_w = whole_station(Path(tmp) / "run-w", bench.ports, wide)
+            station_w, station_w_cpu = whole_station(Path(tmp) / "run-w", bench.ports, wide)
     args.devices = devices
     per_device = serial_time / args.devices
     wire = crossed / args.devices * 10 / args.baud
@@ -183,6 +185,11 @@ def main() -> None:
           f"one port: {station_one / station_n:.2f}x  (target >= 7)")
     print(f"  {wide} ports in parallel   {station_w:.2f} s vs {station_one:.2f} s through "
           f"one port: {station_one / station_w:.2f}x")
+    # The station's own CPU (all its threads; the devices are other processes): what a port
+    # more costs. Python runs one thread at a time, so 1 / this is the ceiling in devices/s.
+    print(f"  station CPU/device       {station_one_cpu / args.devices * 1000:.1f} ms (one "
+          f"port), {station_n_cpu / args.devices * 1000:.1f} ms ({args.ports} ports), "
+          f"{station_w_cpu / args.devices * 1000:.1f} ms ({wide} ports)")
 
 
 if __name__ == "__main__":
