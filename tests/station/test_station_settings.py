@@ -13,12 +13,12 @@ from credline.registry import open_registry
 from tests.station.test_station_guard import PROFILE, REPO, Cli, Site
 from tests.station.test_station_guard import site as site  # the fixture, re-exported
 
-TEMPLATE = REPO / "factory" / "labels" / "default.zpl"
+TEMPLATE = REPO / "factory" / "labels" / "default.toml"
 
 
 def profile_with(root: Path, section: str, line: str) -> Path:
     """The demo profile with ``line`` added to ``[section]``."""
-    text = PROFILE.read_text().replace('"../labels/default.zpl"', f'"{TEMPLATE}"')
+    text = PROFILE.read_text().replace('"../labels/default.toml"', f'"{TEMPLATE}"')
     text = text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
     path = root / "profiles" / "bad.toml"
     path.parent.mkdir(exist_ok=True)

@@ -31,13 +31,16 @@ class LabelSink:
         self.spec = spec
         self.batch = batch
         self._lock = threading.Lock()
-        zpl.check_template(spec.template or zpl.DEFAULT_TEMPLATE)
+        if spec.template is not None:
+            zpl.check_template(spec.template)
 
     def emit(self, label: Label) -> Path | None:
         """Write (and print) one device's label; returns the ZPL file, if one was written."""
         if self.spec.format is LabelFormat.PDF:
             return None
         text = zpl.render(label, self.spec)
+        if self.spec.template is not None:  # hand-written: its fixed geometry may not fit
+            zpl.check_geometry(text, "[label] template")
         path = self.directory / f"{label.serial}.zpl"
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
