@@ -4,7 +4,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools
+APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools tmux chromium
 HOOKS   := firmware-hooks
 
 .PHONY: demo test setup system-deps hooks lint typecheck pytest clean

@@ -293,9 +293,11 @@ def _cells(row: PortRow, finished: bool) -> tuple[Text | str, ...]:
             str(row.passed), str(row.failed))
 
 
-def open_screen(batch: str, stream: IO[str], *, plain: bool | None = None) -> Screen:
-    """The live table when ``stream`` is a terminal (and ``plain`` is not forced), else lines."""
-    model = BatchModel(batch)
+def open_screen(batch: str, stream: IO[str], *, plain: bool | None = None,
+                model: BatchModel | None = None) -> Screen:
+    """The live view when ``stream`` is a terminal (and ``plain`` is not forced), else lines.
+    ``model`` lets another view (the browser's) share the state this screen folds."""
+    model = model if model is not None else BatchModel(batch)
     use_plain = plain if plain is not None else not stream.isatty()
     if use_plain:
         return PlainScreen(model, stream)
