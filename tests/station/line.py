@@ -45,7 +45,9 @@ class Line:
         for p, queue in enumerate(self.queues):
             i = self.current[p]
             queue[i + 1].start()
-            tmp = self.link(p).with_suffix(".new")
+            # Made outside the watched folder: a station globbing ports/* must never see
+            # the half-made link as a port of its own.
+            tmp = self.root / f"port{p}.new"
             tmp.symlink_to(queue[i + 1].port)
             os.replace(tmp, self.link(p))
             self.current[p] = i + 1

@@ -10,6 +10,7 @@ itself (Content-Security-Policy), so the page works offline and loads no CDN.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,8 +50,9 @@ class LiveServer:
         self._streams_changed = threading.Condition()
         self._page = page(view, title).encode("utf-8")
         handler = _handler(self)
+        kind = _V6Server if ":" in host else ThreadingHTTPServer
         try:
-            self._httpd = ThreadingHTTPServer((host, port), handler)
+            self._httpd = kind((host, port), handler)
         except OSError as exc:
             raise EnvironmentFailed(f"{origin} {address}: cannot listen there: "
                                     f"{exc.strerror or exc}",
@@ -84,6 +86,10 @@ class LiveServer:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class _V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _handler(server: LiveServer) -> type[BaseHTTPRequestHandler]:
