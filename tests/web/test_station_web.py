@@ -10,7 +10,7 @@ import json
 import subprocess
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from credline.core.errors import BadInput, EnvironmentFailed
 from credline.station.events import BatchEvent, BatchModel, Phase, PortEvent
 from credline.transport.virtual import build
 from credline.web.server import LiveServer
-from tests.conftest import credline_command, subprocess_env
+from tests.conftest import CliResult, credline_command, subprocess_env
 from tests.station.line import PROFILE, Line
 from tests.web.cdp import Browser
 
@@ -147,3 +147,13 @@ def test_the_server_binds_only_where_told() -> None:
     for bad in ("8080", "localhost", "127.0.0.1:http", "127.0.0.1:70000", ":80"):
         with pytest.raises(BadInput, match="expected HOST:PORT"):
             LiveServer(bad, dict, view="cell", title="t")
+
+
+def test_a_bad_web_address_opens_no_batch(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    db = tmp_path / "none.db"
+    result = cli("station", "run", "--profile", str(PROFILE), "--key", str(tmp_path / "k"),
+                 "--batch", "B1", "--port", "/dev/null", "--registry", f"sqlite:///{db}",
+                 "--log", str(tmp_path / "log.jsonl"), "--web", "localhost")
+    assert result.exit_code == 2, result.output
+    assert "--web 'localhost': expected HOST:PORT" in result.stderr
+    assert not db.exists() and not (tmp_path / "log.jsonl").exists()
