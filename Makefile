@@ -4,7 +4,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools chromium \
+APT_PKGS := softhsm2 clang libclang-rt-14-dev poppler-utils zbar-tools tmux chromium \
             qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 HOOKS   := firmware-hooks
 

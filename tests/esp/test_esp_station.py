@@ -262,8 +262,8 @@ def test_over_socket_urls_the_boards_are_reset_as_on_a_dev_board(
     root = station_env["root"]
     profile = root / "rts.toml"
     profile.write_text(PROFILE.read_text().replace('reset = "none"', 'reset = "rts"')
-                       .replace("../labels/default.zpl",
-                                str(PROFILE.parent.parent / "labels/default.zpl")))
+                       .replace("../labels/default.toml",
+                                str(PROFILE.parent.parent / "labels/default.toml")))
     boards = [EspDouble(tmp_path / f"s{i}.flash", f"02:00:00:00:06:{i:02x}",
                         loopback=True).start() for i in range(2)]
     try:

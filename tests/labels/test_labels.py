@@ -15,7 +15,7 @@ import segno
 from credline.core.errors import PrinterError, ProfileError
 from credline.core.profile import parse_profile
 from credline.labels import Label, LabelSink, LabelSpec, spec_from_profile, zpl
-from credline.labels.model import QrKind, qr_content
+from credline.labels.model import DEFAULT_LAYOUT, QrKind, parse_template, qr_content
 from credline.labels.output import send_to_printer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_zpl_structure_fields_and_qr(make: Make, spec: LabelSpec) -> None:
     assert "S/N SN0001" in data and "WW4V-6P8B-PYR2" in data
     assert any("key " in d and "batch B-42" in d for d in data)
     qr = [f for f in fields if f.is_qr]
-    assert len(qr) == 1 and qr[0].data.startswith("QA,credline:v1?")
+    assert len(qr) == 1 and qr[0].data.startswith("MM,B0064credline:v1?")
     assert qr[0].data.endswith(f"password={SN0001_PASSWORD}")
     assert f"^PW{spec.width_dots}" in text and spec.width_dots == 400
 
@@ -77,10 +77,9 @@ def test_template_without_fh_is_refused() -> None:
         zpl.check_template("^FO1,1^FH^FD{password}^FS")
 
 
-def test_factory_templates_match_and_check() -> None:
-    assert (REPO / "factory/labels/default.zpl").read_text() == zpl.DEFAULT_TEMPLATE
-    for template in (REPO / "factory/labels").glob("*.zpl"):
-        zpl.check_template(template.read_text(), str(template))
+def test_factory_default_template_is_the_built_in_layout() -> None:
+    path = REPO / "factory/labels/default.toml"
+    assert parse_template(path.read_text(), str(path)) == DEFAULT_LAYOUT
 
 
 def test_profile_template_path_is_relative_to_profile(tmp_path: Path) -> None:
@@ -146,6 +145,7 @@ def test_pdf_sheet_many_pages(make: Make, spec: LabelSpec, tmp_path: Path) -> No
 def test_zpl_qr_payload_decodes_as_qr(make: Make, spec: LabelSpec, tmp_path: Path) -> None:
     # A Zebra renders ^BQ's data after "QA,"; encode that payload and decode it back.
     (qr_field,) = [f for f in zpl.parse(zpl.render(make(), spec)) if f.is_qr]
-    payload = qr_field.data.removeprefix("QA,")
+    payload = qr_field.data.removeprefix("MM,B0064")
+    assert len(payload.encode()) == 64
     segno.make_qr(payload).save(str(tmp_path / "qr.png"), scale=6)
     assert decode_qr(tmp_path / "qr.png") == [payload]

@@ -5,6 +5,7 @@ cannot be written is the environment (4). Real SQLite, real virtual devices."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,12 @@ from credline.registry import open_registry
 from tests.station.test_station_guard import PROFILE, REPO, Cli, Site
 from tests.station.test_station_guard import site as site  # the fixture, re-exported
 
-TEMPLATE = REPO / "factory" / "labels" / "default.zpl"
+TEMPLATE = REPO / "factory" / "labels" / "default.toml"
 
 
 def profile_with(root: Path, section: str, line: str) -> Path:
     """The demo profile with ``line`` added to ``[section]``."""
-    text = PROFILE.read_text().replace('"../labels/default.zpl"', f'"{TEMPLATE}"')
+    text = PROFILE.read_text().replace('"../labels/default.toml"', f'"{TEMPLATE}"')
     text = text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
     path = root / "profiles" / "bad.toml"
     path.parent.mkdir(exist_ok=True)
@@ -41,6 +42,7 @@ def profile_with(root: Path, section: str, line: str) -> Path:
      "[label] printer = 'tcp://256.1.1.1:99999': the port must be a number from 1 to 65535"),
     ("label", 'printer = "tcp://256.1.1.1:9100"', "'256.1.1.1' is not a valid IPv4 address"),
     ("label", 'printer = "lpt1"', "must be tcp://HOST:PORT or a device path"),
+    ("label", "support = true", "support = true needs [compliance] support_period_end"),
 ])
 def test_a_bad_profile_value_opens_no_batch(cli: Cli, site: Site, section: str, line: str,
                                             named: str) -> None:
@@ -49,6 +51,22 @@ def test_a_bad_profile_value_opens_no_batch(cli: Cli, site: Site, section: str, 
     assert result.exit_code == 2, result.output
     assert f"{profile}: " in result.stderr and named in result.stderr
     assert "Traceback" not in result.output
+    site.assert_nothing_written()
+
+
+@pytest.mark.parametrize(("size", "named"), [
+    ("height_mm = 10", "[label] label too small for its QR code"),
+    ('width_mm = 12\nqr = "none"', "without cutting text"),
+])
+def test_a_label_its_fields_cannot_fit_opens_no_batch(cli: Cli, site: Site, size: str,
+                                                      named: str) -> None:
+    """Refused before the batch opens, not at the first device (whose label would fail)."""
+    profile = profile_with(site.root, "product", "")
+    text = re.sub(r'(?m)^(width_mm|height_mm|qr) = .*$', "", profile.read_text())
+    profile.write_text(text.replace("[label]\n", f"[label]\n{size}\n", 1))
+    result = site.run(cli, site.url, profile=profile)
+    assert result.exit_code == 2, result.output
+    assert named in result.stderr and "laid out for serial 'SG-1'" in result.stderr
     site.assert_nothing_written()
 
 

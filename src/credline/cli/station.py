@@ -14,6 +14,7 @@ from credline.core.policy import Profile
 from credline.files.profiles import load_profile
 from credline.keystore import open_key
 from credline.station.assembly import StationOptions, build_station
+from credline.station.events import BatchModel
 from credline.station.runner import Station
 from credline.station.screen import open_screen
 
@@ -52,9 +53,18 @@ def ledger_options(func: F) -> F:
     return func
 
 
-def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool) -> Station:
+def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool,
+            web: str | None = None) -> Station:
     """Build the station, run it, close it; CheckFailed if the batch is not complete."""
-    screen = open_screen(options.batch, sys.stdout, plain=True if plain else None)
+    model = BatchModel(options.batch)
+    server = None
+    if web is not None:
+        from credline.web.server import LiveServer
+
+        server = LiveServer(web, model.state, view="station",
+                            title=f"credline station - batch {options.batch}")
+        click.echo(f"live view on {server.url} (a browser on this network can open it)")
+    screen = open_screen(options.batch, sys.stdout, plain=True if plain else None, model=model)
     try:
         built = build_station(profile, open_key(key_ref), options, screen)
         try:
@@ -63,6 +73,8 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
             built.close()
     finally:
         screen.close()
+        if server is not None:
+            server.close()
     st, batch = built.station, options.batch
     if st.interrupted:
         raise CheckFailed(f"interrupted: batch {batch} left open, {st.passed} passed; run the "
@@ -107,10 +119,15 @@ def execute(profile: Profile, key_ref: str, options: StationOptions, plain: bool
                    "the hold (renewed every third of it); a station that dies lets go after "
                    "this long, for the other stations of a cell.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+@click.option("--web", metavar="HOST:PORT",
+              help="Also show the live screen in a browser at this address, e.g. "
+                   "127.0.0.1:8080 (this machine only) or the station's LAN address; port 0 "
+                   "picks a free one. Binds to exactly that address.")
 def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
         patterns: tuple[str, ...], auto: bool, work_order: Path | None, registry_url: str,
         log_path: Path, station_key: Path | None, operator: str, label_dir: Path | None,
-        count: int | None, idle_exit: float | None, lease: float, plain: bool) -> None:
+        count: int | None, idle_exit: float | None, lease: float, plain: bool,
+        web: str | None) -> None:
     """Provision a batch: every device on every port, in parallel, resumable.
 
     For each device: HELLO, pick its serial, reserve it, derive its password, check it
@@ -139,7 +156,45 @@ def run(profile_path: Path, key_ref: str, batch: str, ports: tuple[str, ...],
                              log_path=log_path, station_key=station_key, operator=operator,
                              label_dir=label_dir, count=count, idle_exit=idle_exit,
                              lease=lease)
-    execute(profile, key_ref, options, plain)
+    if web is not None:
+        from credline.web.server import parse_address
+
+        parse_address(web)  # bad input before anything opens
+    execute(profile, key_ref, options, plain, web)
+
+
+@station.command("web")
+@click.option("--registry", "url", required=True,
+              help="The cell's shared registry (postgresql://... or sqlite:///FILE).")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
+              help="Address to serve the cell view on; port 0 picks a free one.")
+@click.option("--exit-after", type=click.FloatRange(0), metavar="SECONDS",
+              help="Stop serving after this long (for scripted checks); default: until "
+                   "Ctrl-C.")
+def web_command(url: str, listen: str, exit_after: float | None) -> None:
+    """Serve the cell view: every station's live counts in every batch of a registry.
+
+    Read only: one grouped count a second from the registry, whatever the number of
+    browsers. Open the printed address in a browser (no internet needed).
+
+    \b
+    Example:
+      credline station web --registry postgresql://line@db/factory --listen 0.0.0.0:8080
+    """
+    import contextlib
+    import threading
+
+    from credline.registry import open_registry
+    from credline.web.cell import CellState
+    from credline.web.server import LiveServer, parse_address
+
+    parse_address(listen, "--listen")
+    with open_registry(url, create=False) as reg, LiveServer(
+            listen, CellState(reg), view="cell", title="credline cell",
+            origin="--listen") as server:
+        click.echo(f"cell view on {server.url} (Ctrl-C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait(exit_after)
 
 
 @station.command("enroll")

@@ -30,7 +30,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "device": {"transport": str, "serial_source": str, "baud": int, "timeout": (int, float),
                "retries": int, "verifier_iterations": int},
     "label": {"template": str, "format": str, "printer": str, "width_mm": (int, float),
-              "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str},
+              "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str,
+              "support": bool, "qr_support": bool},
     # Read by credline.core.compliance: the statement (Schedule 4), the support pages
     # (Schedule 1 paras 2 and 3) and the batch terms the registry enforces.
     "compliance": {"support_period_end": str, "support_period_start": str, "declaration": str,
@@ -89,7 +90,8 @@ def _check_schema(data: dict[str, Any], source: str) -> None:
             if expected is None:
                 raise ProfileError(f"{source}: [{section}] unknown key {key!r} (known: "
                                    f"{', '.join(sorted(SCHEMA[section]))})")
-            if isinstance(value, bool) or not isinstance(value, expected):
+            if (isinstance(value, bool) and expected is not bool) or not isinstance(
+                    value, expected):
                 raise ProfileError(f"{source}: [{section}] {key} = {value!r}: wrong type")
     for section, key in REQUIRED:
         if key not in data.get(section, {}):

@@ -9,11 +9,23 @@ them to a printer. :class:`LabelSink` is what the station uses: one call per dev
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+from credline.core.errors import ProfileError
+from credline.core.policy import Profile
+from credline.core.secret import Password
 from credline.files.atomic import sweep
 from credline.labels import pdf, zpl
-from credline.labels.model import Label, LabelFormat, LabelSpec, make_label, spec_from_profile
+from credline.labels.layout import Font, text_width
+from credline.labels.model import (
+    Label,
+    LabelFormat,
+    LabelSpec,
+    make_label,
+    plan,
+    spec_from_profile,
+)
 from credline.labels.output import send_to_printer, write_private
 
 __all__ = ["Label", "LabelFormat", "LabelSink", "LabelSpec", "make_label", "spec_from_profile"]
@@ -31,13 +43,34 @@ class LabelSink:
         self.spec = spec
         self.batch = batch
         self._lock = threading.Lock()
-        zpl.check_template(spec.template or zpl.DEFAULT_TEMPLATE)
+        if spec.template is not None:
+            zpl.check_template(spec.template)
+
+    def check_fits(self, profile: Profile, serials: Sequence[str] | None) -> None:
+        """Refuse, before the batch opens, a label the layout cannot hold: laid out for the
+        widest of ``serials`` (or a 16-character serial when devices report their own) and a
+        password of the profile's length in its widest letter. Raises ProfileError."""
+        widest = max(serials, key=lambda s: text_width(s, Font.BOLD, 10)) if serials else ""
+        serial = widest or "W" * 16
+        sample = make_label(profile, self.spec, serial=serial,
+                            password=Password("W" * profile.format.length),
+                            key_id="f" * 16, batch=self.batch, generation=0)
+        try:
+            if self.spec.template is None:
+                plan(sample, self.spec)
+            elif self.spec.format is not LabelFormat.PDF:
+                zpl.check_geometry(zpl.render(sample, self.spec), "[label] template")
+        except ProfileError as exc:
+            raise ProfileError(f"{profile.source}: [label] {exc.message} (laid out for serial "
+                               f"{serial!r})") from None
 
     def emit(self, label: Label) -> Path | None:
         """Write (and print) one device's label; returns the ZPL file, if one was written."""
         if self.spec.format is LabelFormat.PDF:
             return None
         text = zpl.render(label, self.spec)
+        if self.spec.template is not None:  # hand-written: its fixed geometry may not fit
+            zpl.check_geometry(text, "[label] template")
         path = self.directory / f"{label.serial}.zpl"
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,15 @@
-"""ZPL II for Zebra label printers: a template with ``{field}`` placeholders, filled safely.
+"""ZPL II for Zebra label printers, drawn from the label's layout (or a hand-written template).
+
+By default every field is placed where :func:`credline.labels.model.plan` put it: one
+``^FO``/``^A0``/``^FB`` field per line of text, sized to its box, and the QR code as ``^BQ`` at
+the layout's module size in byte mode (``MM,B<count>``), so the printer draws the very symbol
+the layout measured. A hand-written template (``[label] template = "x.zpl"``) with ``{field}``
+placeholders is filled instead, and its geometry is checked the same way before a batch starts.
 
 Field values (a password may contain ``^`` or ``~`` in a printable alphabet) are inserted
 hex-escaped under ``^FH``, so no value can inject a ZPL command; a template that puts a field
-in a ``^FD`` without ``^FH`` is refused. :func:`parse` reads a label back into its fields,
-for tests and for checking a template before a batch starts.
+in a ``^FD`` without ``^FH`` is refused. :func:`parse` reads a label back into its fields and
+:func:`geometry` into boxes, for tests and for checking a template before a batch starts.
 """
 
 from __future__ import annotations
@@ -12,26 +18,13 @@ import re
 from dataclasses import dataclass
 
 from credline.core.errors import ProfileError
-from credline.labels.model import Label, LabelSpec
-
-DEFAULT_TEMPLATE = """\
-^XA
-^CI28
-^PW{width_dots}
-^LL{height_dots}
-^FO16,14^A0N,26,26^FB250,2,0,L^FH^FD{product_name}^FS
-^FO16,72^A0N,22,22^FH^FDS/N {serial}^FS
-^FO16,104^A0N,20,20^FDPassword^FS
-^FO16,128^A0N,32,32^FH^FD{password}^FS
-^FO16,176^A0N,16,16^FH^FDkey {key_id} batch {batch}^FS
-^FO268,14^BQN,2,4^FH^FDQA,{qr}^FS
-^XZ
-"""
+from credline.labels.layout import QR_QUIET, Box, Font, Layout, qr_symbol, text_width
+from credline.labels.model import Label, LabelSpec, plan
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _LAYOUT_FIELDS = ("width_dots", "height_dots")
 _FIELD_NAMES = ("product", "product_name", "serial", "key_id", "batch", "generation",
-                "password", "qr")
+                "password", "qr", "support_end", "security_contact")
 _SAFE = re.compile(r"[0-9A-Za-z .,:/()#+=@*!?&%$<>\[\]{}|'\"-]")
 
 
@@ -58,13 +51,99 @@ def check_template(template: str, origin: str = "label template") -> None:
 
 
 def render(label: Label, spec: LabelSpec) -> str:
-    """The ZPL for one label."""
-    template = spec.template or DEFAULT_TEMPLATE
-    check_template(template)
+    """The ZPL for one label: from its layout, or from the profile's hand-written template."""
+    if spec.template is None:
+        return from_layout(plan(label, spec))
+    check_template(spec.template)
     values = {name: _escape(value) for name, value in label.fields().items()}
     values["width_dots"] = str(spec.width_dots)
     values["height_dots"] = str(spec.height_dots)
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], spec.template)
+
+
+def from_layout(layout: Layout) -> str:
+    """ZPL drawing ``layout``: each text line in its own field box, the QR at its module."""
+    out = ["^XA", "^CI28", f"^PW{layout.width}", f"^LL{layout.height}"]
+    for text in layout.texts:
+        spacing = text.line_height - text.size
+        for i, line in enumerate(text.lines):
+            y = text.box.y + i * text.line_height
+            out.append(f"^FO{text.box.x},{y}^A0N,{text.size},{text.size}"
+                       f"^FB{text.box.w},1,{spacing},L^FH^FD{_escape(line)}^FS")
+    if layout.qr:
+        qr, quiet = layout.qr, QR_QUIET * layout.qr.module
+        count = len(qr.content.encode("utf-8"))
+        out.append(f"^FO{qr.box.x + quiet},{qr.box.y + quiet}^BQN,2,{qr.module}"
+                   f"^FH^FDMM,B{count:04d}{_escape(qr.content)}^FS")
+    out.append("^XZ")
+    return "\n".join(out) + "\n"
+
+
+def check_geometry(zpl: str, origin: str) -> None:
+    """Refuse a label whose fields leave ``^PW``/``^LL`` or overlap (see :func:`geometry`)."""
+    width, height, boxes = geometry(zpl)
+    problems = [f"{name} {box} is outside the {width}x{height}-dot label"
+                for name, box in boxes if not box.inside(width, height)]
+    problems += [f"{a} {abox} overlaps {b} {bbox}" for i, (a, abox) in enumerate(boxes)
+                 for b, bbox in boxes[i + 1:] if abox.overlaps(bbox)]
+    if problems:
+        raise ProfileError(f"{origin}: the printer would clip or overprint this label: "
+                           + "; ".join(problems))
+
+
+def geometry(zpl: str) -> tuple[int, int, list[tuple[str, Box]]]:
+    """``^PW``, ``^LL`` and every field's box in dots, read from the ZPL itself.
+
+    A text field's box is its ``^FB`` block (or, without one, the width of its data in font
+    0, measured as the layout measures it); a QR's is its symbol, quiet zone included, at the
+    ``^BQ`` magnification, the symbol rebuilt from the field's data.
+    """
+    width = height = 0
+    boxes: list[tuple[str, Box]] = []
+    for fld in parse(zpl):
+        for cmd in fld.commands:
+            if cmd.startswith("PW"):
+                width = int(cmd[2:])
+            elif cmd.startswith("LL"):
+                height = int(cmd[2:])
+        origin = _args(fld.commands, "FO")
+        if not origin:
+            continue
+        x, y = int(origin[0]), int(origin[1])
+        name = f"field {fld.data[:12]!r}"
+        if fld.is_qr:
+            boxes.append(("qr", _qr_box(fld, x, y)))
+            continue
+        font = _args(fld.commands, "A0") or ["N", "9", "9"]
+        size = int(font[1])
+        block = _args(fld.commands, "FB")
+        if block:
+            lines, spacing = int(block[1]), int(block[2] or 0)
+            w = int(block[0])
+            if text_width(fld.data, Font.BOLD, size) > w:
+                w = int(text_width(fld.data, Font.BOLD, size)) + 1  # it would wrap or clip
+            boxes.append((name, Box(x, y, w, lines * (size + spacing))))
+        else:
+            boxes.append((name, Box(x, y, int(text_width(fld.data, Font.BOLD, size)) + 1,
+                                    size)))
+    return width, height, boxes
+
+
+def _args(commands: tuple[str, ...], name: str) -> list[str]:
+    for cmd in commands:
+        if cmd.startswith(name):
+            return cmd[len(name):].split(",")
+    return []
+
+
+def _qr_box(fld: ZplField, x: int, y: int) -> Box:
+    module = int([*_args(fld.commands, "BQ"), "", "", "2"][2] or 2)
+    head, _, rest = fld.data.partition(",")
+    content = rest[5:] if head.endswith("M") and rest.startswith("B") else rest
+    side = int(qr_symbol(content).symbol_size(scale=1, border=0)[0])
+    quiet = QR_QUIET * module
+    return Box(x - quiet, y - quiet, (side + 2 * QR_QUIET) * module,
+               (side + 2 * QR_QUIET) * module)
 
 
 @dataclass(frozen=True, slots=True)

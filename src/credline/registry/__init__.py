@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, func, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -258,6 +258,15 @@ class Registry(CellRows):
         with self._read() as conn:
             rows = conn.execute(select(s.batches).order_by(s.batches.c.opened_at))
             return [dict(row._mapping) for row in rows]
+
+    def station_counts(self) -> list[tuple[str, str, str, int]]:
+        """(batch, station, state, devices) for every batch and station of the registry:
+        one grouped read, for the cell's live view."""
+        d = s.devices.c
+        query = select(d.batch_id, d.station_id, d.state, func.count()).group_by(
+            d.batch_id, d.station_id, d.state).order_by(d.batch_id, d.station_id)
+        with self._read() as conn:
+            return [(row[0], row[1], row[2], int(row[3])) for row in conn.execute(query)]
 
     def events(self) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -122,6 +122,7 @@ def build_station(profile: Profile, key: MasterKey, options: StationOptions,
     spec = spec_from_profile(profile)
     label_dir = options.label_dir or Path("labels") / options.batch
     labels = LabelSink(label_dir, spec, options.batch)
+    labels.check_fits(profile, serials)  # a label that cannot hold its fields: refused now
     probe_folder(label_dir, "--labels folder")  # before the batch opens, not at device 1
     deriver = Deriver(key, profile.format)
     # The transport is resolved first: an unknown name must fail before any batch opens.

@@ -171,7 +171,7 @@ class Station(DeviceSteps):
         if sheet:
             notes.append(f"label sheet {sheet}")
         notes.append(outcome)
-        self.emit(BatchEvent("finished", "; ".join(notes)))
+        self.emit(BatchEvent("finished", "; ".join(notes), outcome=outcome, sheet=sheet or ""))
         nothing_left = mine_done or (self.queue.from_device and not unfinished)
         return nothing_left and self.failed == 0
 
