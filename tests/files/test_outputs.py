@@ -35,8 +35,9 @@ def order(tmp_path: Path) -> Path:
 
 
 def test_out_dash_writes_the_csv_to_standard_output(cli: Cli, key_file: Path, order: Path,
-                                                    tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a file named '-' would land here
     result = derive(cli, key_file, "--serials", str(order), "-o", "-")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from credline.core.errors import ProfileError
 from credline.files.profiles import load_profile
 from credline.image.layout import esp_layout, read_partition_table
+from tests.conftest import REPO
 
 TABLE = """# Name, Type, SubType, Offset, Size, Flags
 nvs,      data, nvs,     ,        0x6000,
@@ -29,7 +30,7 @@ def profile(tmp_path: Path, esp: str, table: str | None = TABLE) -> Path:
 
 
 def test_the_shipped_esp_profile_reads_its_table() -> None:
-    layout = esp_layout(load_profile("factory/profiles/acme-plug.toml"))
+    layout = esp_layout(load_profile(REPO / "factory/profiles/acme-plug.toml"))
     assert (layout.offset, layout.size) == (0x10000, 0x6000)
 
 

@@ -35,14 +35,13 @@ def profile_with(root: Path, section: str, line: str) -> Path:
     ("device", "timeout = nan", "[device] timeout = nan: must be a finite number"),
     ("device", "retries = -3", "[device] retries = -3: must be between 0 and 100"),
     ("device", 'transport = "carrier-pigeon"',
-     "[device] transport = 'carrier-pigeon': unknown transport; known: hook, serial"),
+     "[device] transport = 'carrier-pigeon': unknown transport; known: esp, hook, serial"),
     ("device", "verifier_iterations = 0", "[device] verifier_iterations = 0: must be between 1"),
     ("device", "verifier_iterations = 200001", "must be between 1 and 200,000"),
     ("label", 'printer = "tcp://256.1.1.1:99999"',
      "[label] printer = 'tcp://256.1.1.1:99999': the port must be a number from 1 to 65535"),
     ("label", 'printer = "tcp://256.1.1.1:9100"', "'256.1.1.1' is not a valid IPv4 address"),
     ("label", 'printer = "lpt1"', "must be tcp://HOST:PORT or a device path"),
-    ("label", "support = true", "support = true needs [compliance] support_period_end"),
 ])
 def test_a_bad_profile_value_opens_no_batch(cli: Cli, site: Site, section: str, line: str,
                                             named: str) -> None:
@@ -51,6 +50,15 @@ def test_a_bad_profile_value_opens_no_batch(cli: Cli, site: Site, section: str, 
     assert result.exit_code == 2, result.output
     assert f"{profile}: " in result.stderr and named in result.stderr
     assert "Traceback" not in result.output
+    site.assert_nothing_written()
+
+
+def test_a_label_that_shows_the_support_period_needs_it_stated(cli: Cli, site: Site) -> None:
+    profile = profile_with(site.root, "label", "support = true")
+    profile.write_text(re.sub(r"(?m)^support_period_end = .*$", "", profile.read_text()))
+    result = site.run(cli, site.url, profile=profile)
+    assert result.exit_code == 2, result.output
+    assert "support = true needs [compliance] support_period_end" in result.stderr
     site.assert_nothing_written()
 
 

@@ -98,9 +98,13 @@ def read_chain(path: Path, keys: Mapping[str, bytes]) -> Chain:
         return Chain(path, [], Finding(name, 1, "empty", "the log holds no entries: an "
                                        "empty log proves nothing"))
     raw_lines = data.split(b"\n")
-    torn = raw_lines.pop() != b""  # after the final newline there must be nothing
+    tail = raw_lines.pop()
+    torn = tail != b""  # after the final newline there must be nothing
     parsed = [_parse(raw) for raw in raw_lines]
-    if not any(entry is not None and "seq" in entry for entry in parsed):
+    # A log cut inside its first entry still begins as an entry does (canonical JSON).
+    start = b'{"event":'
+    cut_entry = torn and tail[:len(start)] == start[:len(tail)]
+    if not cut_entry and not any(entry is not None and "seq" in entry for entry in parsed):
         # Not one line is even shaped like an entry: the wrong file (a batch CSV, a key file),
         # not a log someone edited. A log with any entry left is checked, and fails, as usual.
         raise BadInput(f"{path}: not a provenance log (no line is a credline log entry); give "

@@ -63,12 +63,24 @@ def prepare(workdir: Path) -> None:
 def run_demo(count: int, workdir: Path, stream: IO[str] = sys.stdout,
              plain: bool | None = None, kind: str = "hook") -> DemoResult:
     """``kind`` hook: the C hook on ptys; esp: ESP32 ROM loader doubles, through esptool."""
+    before = os.environ.get("CREDLINE_STATION_PASSPHRASE")
+    try:
+        return _run_demo(count, workdir, stream, plain, kind)
+    finally:  # the demo's passphrase is for its own station only
+        if before is None:
+            os.environ.pop("CREDLINE_STATION_PASSPHRASE", None)
+
+
+def _run_demo(count: int, workdir: Path, stream: IO[str], plain: bool | None,
+              kind: str) -> DemoResult:
     prepare(workdir)
-    os.environ.setdefault("CREDLINE_STATION_PASSPHRASE", DEMO_PASSPHRASE)
+    # The station key is opened the way every station's is (CREDLINE_STATION_PASSPHRASE), so
+    # it is made with the passphrase found there: the user's, when the shell exports one.
+    station_passphrase = os.environ.setdefault("CREDLINE_STATION_PASSPHRASE", DEMO_PASSPHRASE)
     key = keyfile.create(workdir / "DEMO-master.key", os.urandom(32), DEMO_PASSPHRASE)
     url = f"sqlite:///{workdir / 'registry.db'}"
     with open_registry(url) as registry:
-        enroll(workdir / "DEMO-station.key", "DEMO-station", DEMO_PASSPHRASE, registry)
+        enroll(workdir / "DEMO-station.key", "DEMO-station", station_passphrase, registry)
     order = workdir / "DEMO-work-order.txt"
     order.write_text("".join(f"DEMO-{i:05d}\n" for i in range(1, count + 1)))
     profile = load_profile(PROFILES[kind])
