@@ -20,9 +20,10 @@
  * frame erases one sector and programs it) touch storage. feed therefore blocks for as long as
  * your erase and prog callbacks take. Nothing else reads or writes flash.
  *
- * Stack: the deepest call is credline_hook_feed handling VERIFY or PUT, about 1.1 KiB on
- * x86-64 at -O2 (host `gcc -fstack-usage`); check_password with a verifier record needs about
- * 0.9 KiB (PBKDF2). Measure your target with `make -C firmware-hooks cross` (Cortex-M).
+ * Stack (Cortex-M3, -Os, -fstack-usage): credline_hook_feed needs about 1 KiB at most (VERIFY:
+ * frame handler 360 + HMAC 240 + SHA-256 352 bytes; PUT/LOCK under 0.9 KiB);
+ * credline_check_password with a verifier record about 1.25 KiB (PBKDF2). Allow 1.5 KiB.
+ * The other calls need under 100 bytes. `make -C firmware-hooks cross` measures each core.
  *
  * ---- Slot layout (new writes: magic "CLS2"; U = storage->prog_size) -------------------------
  *

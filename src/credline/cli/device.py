@@ -30,7 +30,11 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
               help="Where the flash files live (default: a temporary directory).")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
               help="Simulated line speed (0: as fast as possible).")
-def sim(count: int, workdir: Path | None, baud: int) -> None:
+@click.option("--prog-size", type=click.Choice(["1", "2", "4", "8", "16", "32"]), default="1",
+              show_default=True,
+              help="Flash program unit in bytes: each word can be programmed once per erase, "
+                   "as on STM32 (2, 8, 32) or ECC flash.")
+def sim(count: int, workdir: Path | None, baud: int, prog_size: str) -> None:
     """Start virtual devices (the real C hook on pseudo-terminals) and print their ports.
 
     Runs until interrupted (Ctrl-C, SIGTERM or SIGHUP); stopping it stops the devices.
@@ -38,6 +42,7 @@ def sim(count: int, workdir: Path | None, baud: int) -> None:
     \b
     Example:
       credline sim --count 8 --workdir /tmp/line
+      credline sim --count 2 --prog-size 8
     """
     directory = workdir or Path(tempfile.mkdtemp(prefix="credline-sim-"))
     # Installed before the first device starts, so a stop that comes while they start still
@@ -47,7 +52,7 @@ def sim(count: int, workdir: Path | None, baud: int) -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop)
     try:
-        with Bench(directory, count, baud=baud) as bench:
+        with Bench(directory, count, baud=baud, prog_size=int(prog_size)) as bench:
             for port in bench.ports:
                 click.echo(port)
             click.echo(f"{count} virtual devices running (flash in {directory}); Ctrl-C "
