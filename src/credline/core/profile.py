@@ -29,6 +29,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                "retries": int, "verifier_iterations": int},
     "label": {"template": str, "format": str, "printer": str, "width_mm": (int, float),
               "height_mm": (int, float), "dpi": int, "qr": str, "wifi_ssid": str},
+    "hex": {"address": int, "sector_size": int, "prog_size": int, "flash_start": int,
+            "flash_size": int},
     "compliance": {"support_period_end": str, "declaration": str, "signatory": str,
                    "place": str, "product_type": str},
 }

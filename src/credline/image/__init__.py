@@ -1,0 +1,1 @@
+"""Per-device flash images for lines that program with other tools (gang programmers)."""
