@@ -132,11 +132,15 @@ class HexBuilder:
         self.profile = profile
         self.key_id = key_id
 
-    def slot(self, serial: str, password: Password, generation: int) -> bytes:
+    def slot(self, serial: str, password: Password | str, generation: int) -> bytes:
+        if isinstance(password, str):
+            password = Password(password)
         record = hex_record(self.profile, serial, self.key_id, generation, password)
         return Slot(record.encode(), 1, False, self.layout.prog_size).encode()
 
-    def build(self, serial: str, password: Password, generation: int) -> bytes:
+    def build(self, serial: str, password: Password | str, generation: int) -> bytes:
+        """The image's HEX text (the same call as NvsBuilder.build, so the image batch that
+        records NVS images can record HEX images too)."""
         image = IntelHex(self.base)
         slot = self.slot(serial, password, generation)
         image.puts(self.layout.address, slot)
