@@ -216,8 +216,9 @@ int credline_get_generation(const struct credline_hook *hook, uint32_t *generati
 /*
  * Clear the record, and every buffer that held it, from the hook's RAM (through a volatile
  * path) when the application no longer needs it. Flash is untouched: is_provisioned and
- * is_locked still answer, HELLO, VERIFY and LOCK still work (they read flash), and the
- * getters return CREDLINE_ERR_WIPED until credline_hook_init reloads the record.
+ * is_locked still answer, VERIFY and LOCK still work (they read flash), HELLO reports the
+ * state without a serial, and the getters return CREDLINE_ERR_WIPED until
+ * credline_hook_init reloads the record.
  */
 void credline_wipe(struct credline_hook *hook);
 

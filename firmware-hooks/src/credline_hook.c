@@ -84,59 +84,44 @@ static void handle_hello(struct credline_hook *h, uint8_t seq, const uint8_t *bo
     send_frame(h, seq, CMD_HELLO | REPLY_OK, out, at);
 }
 
+/* One frame: each command yields an error code or a reply body; one place sends either. */
 static void handle(struct credline_hook *h, const uint8_t *f, size_t n) {
-    uint8_t seq, cmd, mac[32], readback[CREDLINE_MAX_RECORD];
+    uint8_t seq, cmd, out[32], readback[CREDLINE_MAX_RECORD];
     uint32_t len, rseq;
-    int rc, locked;
+    size_t out_len = 1;
+    int rc = CREDLINE_OK, locked;
     if (n < 3 + 4) return;                                    /* too short to answer */
     seq = f[1];
     cmd = f[2];
-    if (credline_get_le32(f + n - 4) != credline_crc32(f, n - 4)) {
-        send_error(h, seq, cmd, CREDLINE_ERR_CRC);
-        return;
-    }
-    if (f[0] != CREDLINE_PROTOCOL_VERSION) { send_error(h, seq, cmd, CREDLINE_ERR_VERSION); return; }
+    if (credline_get_le32(f + n - 4) != credline_crc32(f, n - 4)) rc = CREDLINE_ERR_CRC;
+    else if (f[0] != CREDLINE_PROTOCOL_VERSION) rc = CREDLINE_ERR_VERSION;
     f += 3;
     n -= 3 + 4;
-    switch (cmd) {
-    case CMD_HELLO:
-        handle_hello(h, seq, f, n);
-        return;
-    case CMD_PUT:
-        if (h->locked) { send_error(h, seq, cmd, CREDLINE_ERR_LOCKED); return; }
-        rc = credline_record_check(f, n);
-        if (rc != CREDLINE_OK) { send_error(h, seq, cmd, rc); return; }
-        rc = credline_slot_store(h, f, (uint32_t)n, 0);
-        if (rc != CREDLINE_OK) { send_error(h, seq, cmd, rc); return; }
-        readback[0] = state_of(h);
-        send_frame(h, seq, cmd | REPLY_OK, readback, 1);
-        return;
-    case CMD_VERIFY:
-        if (n != NONCE_SIZE) { send_error(h, seq, cmd, CREDLINE_ERR_INVALID); return; }
-        if (h->record_slot < 0) { send_error(h, seq, cmd, CREDLINE_ERR_NOT_PROVISIONED); return; }
-        /* Prove the bytes in flash, not the copy in RAM. */
-        rc = credline_slot_read(h, h->record_slot, readback, &len, &rseq, &locked);
-        if (rc != CREDLINE_OK) { send_error(h, seq, cmd, rc); return; }
-        credline_hmac_sha256(f, NONCE_SIZE, readback, len, mac);
-        credline_secure_zero(readback, sizeof readback);
-        send_frame(h, seq, cmd | REPLY_OK, mac, sizeof mac);
-        return;
-    case CMD_LOCK:
-        if (n != 0) { send_error(h, seq, cmd, CREDLINE_ERR_INVALID); return; }
-        if (h->record_slot < 0) { send_error(h, seq, cmd, CREDLINE_ERR_NOT_PROVISIONED); return; }
-        if (!h->locked) {
-            /* Lock the bytes in flash (the RAM copy may have been wiped). */
-            rc = credline_slot_read(h, h->record_slot, readback, &len, &rseq, &locked);
-            if (rc == CREDLINE_OK) rc = credline_slot_store(h, readback, len, 1);
-            credline_secure_zero(readback, sizeof readback);
-            if (rc != CREDLINE_OK) { send_error(h, seq, cmd, rc); return; }
+    if (rc == CREDLINE_OK && cmd == CMD_HELLO) { handle_hello(h, seq, f, n); return; }
+    if (rc != CREDLINE_OK) {
+        /* the frame's own fault, reported below */
+    } else if (cmd == CMD_PUT) {
+        rc = h->locked ? CREDLINE_ERR_LOCKED : credline_record_check(f, n);
+        if (rc == CREDLINE_OK) rc = credline_slot_store(h, f, (uint32_t)n, 0);
+    } else if (cmd == CMD_VERIFY || cmd == CMD_LOCK) {
+        if (n != (cmd == CMD_VERIFY ? NONCE_SIZE : 0)) rc = CREDLINE_ERR_INVALID;
+        else if (h->record_slot < 0) rc = CREDLINE_ERR_NOT_PROVISIONED;
+        /* Both work on the bytes in flash, not the copy in RAM (which may have been wiped). */
+        else if (cmd == CMD_LOCK && h->locked) { /* already locked: nothing to write */ }
+        else rc = credline_slot_read(h, h->record_slot, readback, &len, &rseq, &locked);
+        if (rc == CREDLINE_OK && cmd == CMD_VERIFY) {
+            credline_hmac_sha256(f, NONCE_SIZE, readback, len, out);
+            out_len = sizeof out;
+        } else if (rc == CREDLINE_OK && !h->locked) {
+            rc = credline_slot_store(h, readback, len, 1);
         }
-        readback[0] = state_of(h);
-        send_frame(h, seq, cmd | REPLY_OK, readback, 1);
-        return;
-    default:
-        send_error(h, seq, cmd, CREDLINE_ERR_UNKNOWN);
+        credline_secure_zero(readback, sizeof readback);
+    } else {
+        rc = CREDLINE_ERR_UNKNOWN;
     }
+    if (rc != CREDLINE_OK) { send_error(h, seq, cmd, rc); return; }
+    if (out_len == 1) out[0] = state_of(h);
+    send_frame(h, seq, cmd | REPLY_OK, out, out_len);
 }
 
 /* A frame's closing END. A damaged frame (bad escape) is answered like a CRC mismatch, so the
@@ -201,11 +186,8 @@ int credline_hook_init(struct credline_hook *h, const struct credline_storage *s
 }
 
 void credline_wipe(struct credline_hook *h) {
-    credline_secure_zero(h->record, sizeof h->record);
-    credline_secure_zero(h->rx, sizeof h->rx);
-    credline_secure_zero(h->work, sizeof h->work);
-    credline_secure_zero(h->tx, sizeof h->tx);
-    h->rx_len = 0;
+    /* rx, the receive state, work, tx and record lie in this order in struct credline_hook. */
+    credline_secure_zero(h->rx, (size_t)(h->record + sizeof h->record - h->rx));
     h->record_len = 0;
     h->wiped = 1;
 }
@@ -255,19 +237,21 @@ int credline_get_generation(const struct credline_hook *h, uint32_t *generation)
     return rc;
 }
 
-/* Read what a person typed by Crockford's rules into out[CREDLINE_MAX_PASSWORD]: hyphens and
- * spaces dropped, lower case raised, O as 0, I and L as 1. Returns the length read (it may
- * exceed the buffer: the excess is counted, not stored). It branches on the typed bytes only,
- * which the person typing knows; the stored password plays no part until the fixed-size
- * constant-time comparison. */
-static size_t read_crockford(const uint8_t *typed, size_t size, uint8_t *out) {
+/* What a person typed, into out[CREDLINE_MAX_PASSWORD], read by the record's rules: with
+ * Crockford's, hyphens and spaces dropped, lower case raised, O as 0, I and L as 1; else as
+ * typed. Returns the length read (it may exceed the buffer: the excess is counted, not stored).
+ * It branches on the typed bytes only, which the person typing knows; the stored password
+ * plays no part until the fixed-size constant-time comparison. */
+static size_t read_typed(const uint8_t *typed, size_t size, unsigned rules, uint8_t *out) {
     size_t i, n = 0;
     for (i = 0; i < size; i++) {
         uint8_t c = typed[i];
-        if (c == '-' || c == ' ') continue;
-        if (c >= 'a' && c <= 'z') c = (uint8_t)(c - ('a' - 'A'));
-        if (c == 'O') c = '0';
-        else if (c == 'I' || c == 'L') c = '1';
+        if (rules == READING_CROCKFORD) {
+            if (c == '-' || c == ' ') continue;
+            if (c >= 'a' && c <= 'z') c = (uint8_t)(c - ('a' - 'A'));
+            if (c == 'O') c = '0';
+            else if (c == 'I' || c == 'L') c = '1';
+        }
         if (n < CREDLINE_MAX_PASSWORD) out[n] = c;
         n++;
     }
@@ -276,32 +260,29 @@ static size_t read_crockford(const uint8_t *typed, size_t size, uint8_t *out) {
 
 int credline_check_password(const struct credline_hook *h, const char *typed, size_t size) {
     struct credline_record_view v;
-    uint8_t stored[CREDLINE_MAX_PASSWORD], given[CREDLINE_MAX_PASSWORD], hash[32];
-    const uint8_t *text = (const uint8_t *)typed;
-    size_t n = size;
+    uint8_t buf[2 * CREDLINE_MAX_PASSWORD], hash[32];
+    uint8_t *stored = buf, *given = buf + CREDLINE_MAX_PASSWORD;
+    size_t n;
     int rc = view(h, &v), same;
     if (rc != CREDLINE_OK) return rc;
-    memset(stored, 0, sizeof stored);
-    memset(given, 0, sizeof given);
-    if (v.reading == READING_CROCKFORD) {
-        n = read_crockford(text, size, given);
-        text = given;
-    } else {
-        memcpy(given, text, size < sizeof given ? size : sizeof given);
-    }
+    memset(buf, 0, sizeof buf);
+    n = read_typed((const uint8_t *)typed, size, v.reading, given);
     if (v.kind == KIND_VERIFIER) {
-        /* A canonical password is at most CREDLINE_MAX_PASSWORD characters after reading. */
-        int fits = text != given || n <= sizeof given;
-        credline_pbkdf2_sha256_32(text, fits ? n : sizeof given, v.salt, SALT_SIZE,
-                                  v.iterations, hash);
-        same = credline_constant_time_equal(hash, v.hash, 32) & fits;
+        /* As read (Crockford: at most CREDLINE_MAX_PASSWORD characters), or as typed. */
+        int crockford = v.reading == READING_CROCKFORD;
+        credline_pbkdf2_sha256_32(crockford ? given : (const uint8_t *)typed,
+                                  crockford ? (n < CREDLINE_MAX_PASSWORD ? n : CREDLINE_MAX_PASSWORD)
+                                            : size,
+                                  v.salt, SALT_SIZE, v.iterations, hash);
+        same = credline_constant_time_equal(hash, v.hash, 32) &
+               (!crockford || n <= CREDLINE_MAX_PASSWORD);
         credline_secure_zero(hash, sizeof hash);
     } else {
         /* Compare fixed-size buffers so the time does not depend on where or whether they differ. */
         memcpy(stored, v.password, v.password_len);
-        same = credline_constant_time_equal(stored, given, sizeof stored) & (n == v.password_len);
+        same = credline_constant_time_equal(stored, given, CREDLINE_MAX_PASSWORD) &
+               (n == v.password_len);
     }
-    credline_secure_zero(stored, sizeof stored);
-    credline_secure_zero(given, sizeof given);
+    credline_secure_zero(buf, sizeof buf);
     return same ? CREDLINE_OK : CREDLINE_ERR_MISMATCH;
 }

@@ -123,8 +123,8 @@ int credline_slot_read(struct credline_hook *h, int slot, uint8_t *record, uint3
     } else {
         return CREDLINE_ERR_CORRUPT;
     }
-    if (at + unit > s->sector_size || CREDLINE_SLOT_HEADER + n + 4 > s->sector_size)
-        return CREDLINE_ERR_CORRUPT;
+    /* init ensured sector_size >= 277 > 16 + 256 + 4; a CLS2 unit above ours needs more. */
+    if (at + unit > s->sector_size) return CREDLINE_ERR_CORRUPT;
     if (s->read(s->context, addr + at, word, unit) < 0) return CREDLINE_ERR_IO;
     for (i = 0; i < unit; i++) any |= word[i];
     if (any != COMMIT_DONE) return CREDLINE_ERR_CORRUPT;
@@ -142,7 +142,7 @@ int credline_slot_read(struct credline_hook *h, int slot, uint8_t *record, uint3
 }
 
 int credline_slot_load(struct credline_hook *h) {
-    uint8_t rec[CREDLINE_MAX_RECORD];
+    uint8_t *rec = h->work;   /* free here: store has finished with it, init never used it */
     uint32_t len, seq;
     int locked, slot, rc;
     h->record_slot = -1;
@@ -161,7 +161,7 @@ int credline_slot_load(struct credline_hook *h) {
             h->locked = locked;
         }
     }
-    credline_secure_zero(rec, sizeof rec);
+    credline_secure_zero(rec, CREDLINE_MAX_RECORD);
     return rc == CREDLINE_ERR_IO ? rc : CREDLINE_OK;
 }
 
