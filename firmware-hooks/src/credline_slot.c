@@ -83,6 +83,14 @@ int credline_record_check(const uint8_t *record, size_t size) {
 
 /* -- A/B slots (layout: include/credline_hook.h, "Slot layout") ------------------------------ */
 
+void credline_put_le32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+uint32_t credline_get_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* 1, 2, 4, 8, 16 or 32: a power of two up to CREDLINE_MAX_PROG_SIZE. */
 static int unit_ok(uint32_t u) { return u && u <= CREDLINE_MAX_PROG_SIZE && !(u & (u - 1)); }
 

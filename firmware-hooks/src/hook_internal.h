@@ -28,12 +28,8 @@ struct credline_record_view {
 };
 
 uint32_t credline_crc_update(uint32_t crc, const uint8_t *data, size_t size);
-static inline void credline_put_le32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-static inline uint32_t credline_get_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+void credline_put_le32(uint8_t *p, uint32_t v);
+uint32_t credline_get_le32(const uint8_t *p);
 /* The program unit: prog_size, with 0 (a zero-initialised struct from hook 1.1) as 1. */
 static inline uint32_t credline_unit_of(const struct credline_storage *s) {
     return s->prog_size ? s->prog_size : 1;

@@ -192,3 +192,46 @@ def test_layout_errors_name_the_profile(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"\[hex\] sector_size = 64"):
         HexLayout(SLOTS, 64, 1, 0, 1 << 32, "p.toml: [hex]").check()
     check_base(IntelHex(), HexLayout(SLOTS), "empty base")  # nothing at all: fine
+
+
+def test_one_password_per_image_and_a_kill_leaves_only_whole_files(
+        tmp_path: Path, key_file: Path) -> None:
+    """kill -9 at some moment of a 300-image run: every file there is whole and checks; the
+    same command then finishes with the same bytes and one distinct password per image."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import PASSPHRASE, credline_command, subprocess_env
+
+    profile, base = profile_file(tmp_path, prog_size=16), base_file(tmp_path)
+    order = tmp_path / "order.txt"
+    order.write_text("".join(f"SN{i:05d}\n" for i in range(300)))
+    out = tmp_path / "images"
+    args = [*credline_command(), "image", "hex", "--profile", str(profile), "--key",
+            str(key_file), "--base", str(base), "--serials", str(order), "--out", str(out)]
+    env = subprocess_env(CREDLINE_PASSPHRASE=PASSPHRASE)
+    run = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("*.hex"))) < 20:
+        time.sleep(0.01)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    left = len(list(out.glob("*.hex")))
+    assert run.returncode == -signal.SIGKILL  # killed, not finished (300 images take seconds)
+    layout = HexLayout.of(load_profile(profile))
+    for path in out.glob("*.hex"):  # whatever the kill left is whole
+        Slot.decode(flash_bytes(path.read_bytes(), layout))
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert again.returncode == 0, again.stderr
+    files = sorted(out.iterdir())
+    assert [p.name for p in files] == [f"SN{i:05d}.hex" for i in range(300)]  # no temporaries
+    passwords = set()
+    for path in files:
+        record = Record.decode(Slot.decode(flash_bytes(path.read_bytes(), layout)).record)
+        assert record.serial == path.stem and record.password is not None
+        passwords.add(record.password.reveal())
+    assert len(passwords) == 300 and left < 300
