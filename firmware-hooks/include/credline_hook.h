@@ -42,7 +42,7 @@
  *   16            n     the record (as in PUT)
  *   16+n          4     CRC-32 (below), little-endian, over bytes 0 .. 16+n-1
  *   20+n          p     0xFF padding, p = (U - (20+n) % U) % U
- *   C = 20+n+p    U     commit word: U bytes 00; slot size C+U (credline_slot_size)
+ *   C = 20+n+p    U     commit word: U bytes 00; slot size C+U (CREDLINE_SLOT_SIZE)
  *
  *   Unit 1, n = 40:  0 magic | 4 seq | 8 len | 10 flags | 11 01 | 12 FF*4 | 16 record |
  *                    56 CRC | 60 commit 00                               (61 bytes)
@@ -78,6 +78,12 @@ extern "C" {
 #define CREDLINE_MAX_HWID 32u
 #define CREDLINE_SLOT_HEADER 16u    /* bytes before the record in a flash slot */
 #define CREDLINE_MAX_PROG_SIZE 32u  /* largest program unit */
+/* Bytes a slot takes for a record of len bytes written with program unit unit (1, 2, 4, 8, 16
+ * or 32): header, record, CRC and padding rounded up to the unit, plus the commit word. A
+ * constant expression, so a sector size can be checked at compile time; slot sectors need
+ * CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, prog_size) bytes (277 for unit 1, 320 for 32). */
+#define CREDLINE_SLOT_SIZE(len, unit) \
+    ((((uint32_t)CREDLINE_SLOT_HEADER + (len) + 4u + (unit) - 1u) & ~((uint32_t)(unit) - 1u)) + (unit))
 
 /* Errors: negative, stable, and sent on the wire as their absolute value. */
 enum credline_error {
@@ -119,7 +125,7 @@ struct credline_storage {
     int (*read)(void *context, uint32_t addr, void *buffer, uint32_t size);
     int (*prog)(void *context, uint32_t addr, const void *buffer, uint32_t size);
     int (*erase)(void *context, uint32_t addr);   /* erase the sector starting at addr */
-    uint32_t sector_size;   /* >= credline_slot_size(CREDLINE_MAX_RECORD, prog_size) */
+    uint32_t sector_size;   /* >= CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, prog_size) */
     uint32_t slot_a;        /* start address of sector A (a multiple of prog_size) */
     uint32_t slot_b;        /* start address of sector B (a different sector) */
     uint32_t prog_size;     /* program unit in bytes: 1, 2, 4, 8, 16 or 32 (0 means 1).
@@ -156,7 +162,7 @@ struct credline_hook {
  * CREDLINE_MAX_HWID. An absent or torn record is not an error: the device is simply not
  * provisioned. Returns CREDLINE_OK; CREDLINE_ERR_INVALID when hook, storage, send or a storage
  * callback is NULL, prog_size is not 0/1/2/4/8/16/32, a slot address is not a multiple of it,
- * slot_a == slot_b, or sector_size < credline_slot_size(CREDLINE_MAX_RECORD, prog_size);
+ * slot_a == slot_b, or sector_size < CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, prog_size);
  * CREDLINE_ERR_IO when a read callback fails.
  */
 int credline_hook_init(struct credline_hook *hook, const struct credline_storage *storage,
@@ -231,10 +237,6 @@ void credline_wipe(struct credline_hook *hook);
  */
 int credline_record_check(const uint8_t *record, size_t size);
 
-/* Bytes a slot takes for a record of record_len bytes written with program unit prog_size
- * (0 means 1): the header, record, CRC and padding rounded up to the unit, plus the commit
- * word. Returns 0 for a prog_size that is not 0/1/2/4/8/16/32. */
-uint32_t credline_slot_size(uint32_t record_len, uint32_t prog_size);
 
 /* CRC-32 (IEEE 802.3, reflected, init and final XOR 0xFFFFFFFF), as used by frames and slots. */
 uint32_t credline_crc32(const uint8_t *data, size_t size);

@@ -62,9 +62,8 @@ static void handle_hello(struct credline_hook *h, uint8_t seq, const uint8_t *bo
     uint8_t out[8 + CREDLINE_MAX_HWID + CREDLINE_MAX_SERIAL];
     size_t at = 0, len = strlen(h->hwid);
     struct credline_record_view v;
-    if (n != 1) { send_error(h, seq, CMD_HELLO, CREDLINE_ERR_INVALID); return; }
-    if (body[0] < CREDLINE_PROTOCOL_VERSION) {
-        send_error(h, seq, CMD_HELLO, CREDLINE_ERR_VERSION);
+    if (n != 1 || body[0] < CREDLINE_PROTOCOL_VERSION) {
+        send_error(h, seq, CMD_HELLO, n != 1 ? CREDLINE_ERR_INVALID : CREDLINE_ERR_VERSION);
         return;
     }
     out[at++] = CREDLINE_PROTOCOL_VERSION;
@@ -168,13 +167,13 @@ void credline_hook_feed(struct credline_hook *h, const uint8_t *data, size_t siz
 int credline_hook_init(struct credline_hook *h, const struct credline_storage *storage,
                        credline_send_fn send, void *send_context, const char *hwid) {
     size_t n = 0;
-    uint32_t unit, need;
+    uint32_t unit;
     if (!h || !storage || !send || !storage->read || !storage->prog || !storage->erase)
         return CREDLINE_ERR_INVALID;
     unit = credline_unit_of(storage);
-    need = credline_slot_size(CREDLINE_MAX_RECORD, unit);
-    if (need == 0 || storage->sector_size < need || storage->slot_a == storage->slot_b ||
-        storage->slot_a % unit || storage->slot_b % unit)
+    if (!credline_unit_ok(unit) || storage->sector_size < CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, unit) ||
+        storage->slot_a == storage->slot_b ||
+        ((storage->slot_a | storage->slot_b) & (unit - 1)))
         return CREDLINE_ERR_INVALID;
     memset(h, 0, sizeof *h);
     h->storage = storage;
@@ -194,7 +193,8 @@ void credline_wipe(struct credline_hook *h) {
 
 int credline_is_provisioned(const struct credline_hook *h) { return h->record_slot >= 0; }
 
-int credline_is_locked(const struct credline_hook *h) { return h->record_slot >= 0 && h->locked; }
+/* locked is set only together with a valid record (credline_slot_load). */
+int credline_is_locked(const struct credline_hook *h) { return h->locked; }
 
 static int view(const struct credline_hook *h, struct credline_record_view *v) {
     if (h->record_slot < 0) return CREDLINE_ERR_NOT_PROVISIONED;
@@ -268,14 +268,10 @@ int credline_check_password(const struct credline_hook *h, const char *typed, si
     memset(buf, 0, sizeof buf);
     n = read_typed((const uint8_t *)typed, size, v.reading, given);
     if (v.kind == KIND_VERIFIER) {
-        /* As read (Crockford: at most CREDLINE_MAX_PASSWORD characters), or as typed. */
-        int crockford = v.reading == READING_CROCKFORD;
-        credline_pbkdf2_sha256_32(crockford ? given : (const uint8_t *)typed,
-                                  crockford ? (n < CREDLINE_MAX_PASSWORD ? n : CREDLINE_MAX_PASSWORD)
-                                            : size,
+        /* A password is at most CREDLINE_MAX_PASSWORD bytes as read: a longer input fails. */
+        credline_pbkdf2_sha256_32(given, n < CREDLINE_MAX_PASSWORD ? n : CREDLINE_MAX_PASSWORD,
                                   v.salt, SALT_SIZE, v.iterations, hash);
-        same = credline_constant_time_equal(hash, v.hash, 32) &
-               (!crockford || n <= CREDLINE_MAX_PASSWORD);
+        same = credline_constant_time_equal(hash, v.hash, 32) & (n <= CREDLINE_MAX_PASSWORD);
         credline_secure_zero(hash, sizeof hash);
     } else {
         /* Compare fixed-size buffers so the time does not depend on where or whether they differ. */

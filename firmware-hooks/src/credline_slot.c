@@ -5,8 +5,8 @@
 #include "hook_internal.h"
 #include "sha256.h"
 
-static const uint8_t MAGIC_V1[4] = {'C', 'L', 'R', '1'};   /* legacy, read only */
-static const uint8_t MAGIC_V2[4] = {'C', 'L', 'S', '2'};
+#define MAGIC_V1 0x31524C43u   /* "CLR1" read as u32le: legacy, read only */
+#define MAGIC_V2 0x32534C43u   /* "CLS2" read as u32le */
 
 /* -- little helpers ------------------------------------------------------------------------ */
 
@@ -91,18 +91,9 @@ uint32_t credline_get_le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* 1, 2, 4, 8, 16 or 32: a power of two up to CREDLINE_MAX_PROG_SIZE. */
-static int unit_ok(uint32_t u) { return u && u <= CREDLINE_MAX_PROG_SIZE && !(u & (u - 1)); }
-
 /* Offset of the commit word: header, record and CRC rounded up to the unit. */
 static uint32_t commit_at(uint32_t len, uint32_t unit) {
-    return (CREDLINE_SLOT_HEADER + len + 4 + unit - 1) / unit * unit;
-}
-
-uint32_t credline_slot_size(uint32_t record_len, uint32_t prog_size) {
-    uint32_t unit = prog_size ? prog_size : 1;
-    if (!unit_ok(unit) || record_len > CREDLINE_MAX_RECORD) return 0;
-    return commit_at(record_len, unit) + unit;
+    return (CREDLINE_SLOT_HEADER + len + 4 + unit - 1) & ~(unit - 1);   /* unit: a power of two */
 }
 
 /* Read a slot of either layout; CREDLINE_ERR_CORRUPT for an absent, torn or damaged one.
@@ -119,12 +110,12 @@ int credline_slot_read(struct credline_hook *h, int slot, uint8_t *record, uint3
     if (s->read(s->context, addr, head, sizeof head) < 0) return CREDLINE_ERR_IO;
     n = (uint32_t)head[8] | (uint32_t)head[9] << 8;
     if (n == 0 || n > CREDLINE_MAX_RECORD) return CREDLINE_ERR_CORRUPT;
-    if (memcmp(head, MAGIC_V2, 4) == 0) {
+    if (credline_get_le32(head) == MAGIC_V2) {
         unit = head[11];
-        if (!unit_ok(unit)) return CREDLINE_ERR_CORRUPT;
+        if (!credline_unit_ok(unit)) return CREDLINE_ERR_CORRUPT;
         at = commit_at(n, unit);
         covered = CREDLINE_SLOT_HEADER;
-    } else if (memcmp(head, MAGIC_V1, 4) == 0) {
+    } else if (credline_get_le32(head) == MAGIC_V1) {
         unit = 1;
         at = CREDLINE_SLOT_HEADER - 1;
         covered = CREDLINE_SLOT_HEADER - 1;
@@ -184,7 +175,7 @@ int credline_slot_store(struct credline_hook *h, const uint8_t *record, uint32_t
     uint32_t unit = credline_unit_of(s), at = commit_at(len, unit);
     uint8_t *img = h->work;
     memset(img, 0xFF, at + unit);
-    memcpy(img, MAGIC_V2, 4);
+    credline_put_le32(img, MAGIC_V2);
     credline_put_le32(img + 4, seq);
     img[8] = (uint8_t)len;
     img[9] = (uint8_t)(len >> 8);

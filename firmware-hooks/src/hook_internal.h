@@ -30,6 +30,10 @@ struct credline_record_view {
 uint32_t credline_crc_update(uint32_t crc, const uint8_t *data, size_t size);
 void credline_put_le32(uint8_t *p, uint32_t v);
 uint32_t credline_get_le32(const uint8_t *p);
+/* 1, 2, 4, 8, 16 or 32: a power of two up to CREDLINE_MAX_PROG_SIZE. */
+static inline int credline_unit_ok(uint32_t u) {
+    return u && u <= CREDLINE_MAX_PROG_SIZE && !(u & (u - 1));
+}
 /* The program unit: prog_size, with 0 (a zero-initialised struct from hook 1.1) as 1. */
 static inline uint32_t credline_unit_of(const struct credline_storage *s) {
     return s->prog_size ? s->prog_size : 1;

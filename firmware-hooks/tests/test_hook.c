@@ -270,7 +270,7 @@ static void slot_vector(const char *name, unsigned unit, unsigned seq, unsigned 
         fprintf(stderr, "slot %s: not read back as the vector says\n", name);
     }
     if (legacy) return;
-    CHECK(credline_slot_size((uint32_t)rec_len, unit) == n);
+    CHECK(CREDLINE_SLOT_SIZE((uint32_t)rec_len, unit) == n);
     fresh_unit("SLOT", 1, unit);
     flash.misuse = 0;
     feed_put(rec, rec_len);
@@ -351,11 +351,11 @@ static void test_init_and_wipe(const uint8_t *rec, size_t len) {
     CHECK(credline_hook_init(&hook, &bad, capture, NULL, "W") == CREDLINE_ERR_INVALID);
     bad = storage; bad.prog_size = 32; bad.slot_b = SECTOR + 16;
     CHECK(credline_hook_init(&hook, &bad, capture, NULL, "W") == CREDLINE_ERR_INVALID);
-    bad = storage; bad.prog_size = 32; bad.sector_size = credline_slot_size(CREDLINE_MAX_RECORD, 32) - 1;
+    bad = storage; bad.prog_size = 32; bad.sector_size = CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, 32u) - 1;
     CHECK(credline_hook_init(&hook, &bad, capture, NULL, "W") == CREDLINE_ERR_INVALID);
     bad.sector_size++;
     CHECK(credline_hook_init(&hook, &bad, capture, NULL, "W") == CREDLINE_OK);
-    CHECK(credline_slot_size(1, 5) == 0 && credline_slot_size(CREDLINE_MAX_RECORD + 1, 1) == 0);
+    CHECK(CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, 1u) == 277 && CREDLINE_SLOT_SIZE(CREDLINE_MAX_RECORD, 32u) == 320);
     fresh("W", 1);
     feed_put(rec, len);
     CHECK(credline_get_password(&hook, buf, sizeof buf) == 12);
