@@ -146,3 +146,44 @@ def test_a_device_keeps_a_legacy_slot_and_locks_into_the_new_layout(tmp_path: Pa
         device.stop()
     after = Slot.decode(flash.read_bytes()[SECTOR:])
     assert (after.record, after.seq, after.locked, after.unit) == (rec.encode(), 2, True, 8)
+
+
+TYPED_PASSWORD = "1620H0DXN15K"  # with 0s and 1s, so look-alikes count
+
+
+@pytest.fixture(scope="module")
+def crockford_device(tmp_path_factory: pytest.TempPathFactory) -> VirtualDevice:
+    """A device provisioned with a Crockford record (no process left running)."""
+    flash = tmp_path_factory.mktemp("typed") / "flash.bin"
+    device = VirtualDevice(flash, hwid="TYPED").start()
+    try:
+        provision_device(device.port, Record("SN0003", KEY_ID, 0, password=Password(
+            TYPED_PASSWORD), reading=READING_CROCKFORD))
+    finally:
+        device.stop()
+    return device
+
+
+@given(st.lists(st.tuples(st.sampled_from(["keep", "lower", "look-alike", "change"]),
+                          st.sampled_from(["", "", "-", " "])), min_size=12, max_size=12),
+       st.sampled_from(["", "-", "X", "  "]))
+@settings(max_examples=40, deadline=None)
+def test_the_hook_reads_typed_passwords_as_the_python_twin_does(
+        crockford_device: VirtualDevice, edits: list[tuple[str, str]], tail: str) -> None:
+    """Whatever a person types (case, grouping, look-alikes, a wrong character), the C hook's
+    check_password and Record.accepts agree."""
+    look_alike = {"0": "O", "1": "l"}
+    typed = ""
+    for char, (edit, gap) in zip(TYPED_PASSWORD, edits, strict=True):
+        if edit == "lower":
+            char = char.lower()
+        elif edit == "look-alike":
+            char = look_alike.get(char, char)
+        elif edit == "change":
+            char = "Z" if char != "Z" else "Y"
+        typed += char + gap
+    typed += tail
+    record = Record("SN0003", KEY_ID, 0, password=Password(TYPED_PASSWORD),
+                    reading=READING_CROCKFORD)
+    answer = crockford_device.runtime(check_password=typed)["password"]
+    assert (answer == "match") is record.accepts(typed)
