@@ -1,11 +1,14 @@
 /* A virtual credline device: the real hook on a pseudo-terminal, with a file as its flash.
  *
  *   virtual-device --flash dev1.bin [--hwid X] [--baud N] [--flash-delay-ms N]
- *                  [--power-cut-after-write N] [--corrupt-byte N] [--silent]
+ *                  [--prog-size N] [--power-cut-after-write N] [--corrupt-byte N] [--silent]
  *   virtual-device --flash dev1.bin --dump [--check-password]   (the run-time API's view)
  *
  * Prints the pty path on its first line, then serves frames until SIGTERM. The flash file
- * behaves like NOR flash: erase sets a sector to 0xFF, programming can only clear bits.
+ * behaves like NOR flash, strictly: erase sets a sector to 0xFF, programming can only clear
+ * bits, and with --prog-size N (1, 2, 4, 8, 16, 32; default 1) a program must start and end on
+ * an N-byte word and a second program of any word before its sector is erased fails (as on
+ * STM32 or ECC flash), so the hook is held to one program per word per erase.
  * Fault injection: --power-cut-after-write N exits (status 42) in the middle of the Nth byte
  * written to flash (erases count one write per byte), --corrupt-byte N flips a bit of the Nth
  * byte the device sends, --silent never answers. --baud makes each byte take 10/baud s.
@@ -29,6 +32,9 @@ struct flash {
     int fd;
     uint8_t *mem;
     uint32_t size;
+    uint32_t sector;
+    uint32_t unit;      /* program unit */
+    uint8_t *programmed;/* one flag per word: programmed since its last erase */
     long writes;        /* bytes written so far (erase: one per byte) */
     long cut_after;     /* power cut at this write, 0 = never */
     long delay_ms;
@@ -77,20 +83,25 @@ static int flash_read(void *c, uint32_t addr, void *buf, uint32_t size) {
 static int flash_prog(void *c, uint32_t addr, const void *buf, uint32_t size) {
     struct flash *f = c;
     const uint8_t *p = buf;
-    uint32_t i;
-    if ((uint64_t)addr + size > f->size) return -1;
+    uint32_t i, w;
+    if ((uint64_t)addr + size > f->size || addr % f->unit || size % f->unit) return -1;
+    for (w = addr / f->unit; w < (addr + size) / f->unit; w++)
+        if (f->programmed[w]) return -1;            /* a second program before erase */
     sleep_us(f->delay_ms * 1000);
-    for (i = 0; i < size; i++)
+    for (i = 0; i < size; i++) {
+        f->programmed[(addr + i) / f->unit] = 1;
         if (write_byte(f, addr + i, (uint8_t)(f->mem[addr + i] & p[i])) < 0) return -1;
+    }
     return fsync(f->fd) < 0 ? -1 : 0;
 }
 
 static int flash_erase(void *c, uint32_t addr) {
     struct flash *f = c;
-    uint32_t i, sector = f->size / 2;
-    if (addr % sector || addr >= f->size) return -1;
+    uint32_t i;
+    if (addr % f->sector || addr >= f->size) return -1;
     sleep_us(f->delay_ms * 1000);
-    for (i = 0; i < sector; i++)
+    for (i = 0; i < f->sector / f->unit; i++) f->programmed[addr / f->unit + i] = 0;
+    for (i = 0; i < f->sector; i++)
         if (write_byte(f, addr + i, 0xFF) < 0) return -1;
     return fsync(f->fd) < 0 ? -1 : 0;
 }
@@ -108,11 +119,16 @@ static void line_send(void *c, const uint8_t *data, size_t size) {
     }
 }
 
-static int open_flash(struct flash *f, const char *path, uint32_t sector) {
+/* A word that is not erased when the device starts counts as programmed: a restart (power
+ * back after a cut) must not let the hook program it again without an erase. */
+static int open_flash(struct flash *f, const char *path, uint32_t sector, uint32_t unit) {
     uint32_t i;
     f->size = 2 * sector;
+    f->sector = sector;
+    f->unit = unit;
     f->mem = malloc(f->size); /* host program only: the hook itself never allocates */
-    if (!f->mem) return -1;
+    f->programmed = calloc(f->size / unit, 1);
+    if (!f->mem || !f->programmed) return -1;
     f->fd = open(path, O_RDWR | O_CREAT, 0600);
     if (f->fd < 0) return -1;
     if (read(f->fd, f->mem, f->size) != (ssize_t)f->size) {
@@ -120,6 +136,8 @@ static int open_flash(struct flash *f, const char *path, uint32_t sector) {
         if (pwrite(f->fd, f->mem, f->size, 0) != (ssize_t)f->size) return -1;
         fsync(f->fd);
     }
+    for (i = 0; i < f->size; i++)
+        if (f->mem[i] != 0xFF) f->programmed[i / unit] = 1;
     return 0;
 }
 
@@ -150,10 +168,10 @@ static int dump(struct credline_hook *h, int check) {
 int main(int argc, char **argv) {
     struct flash flash = {0};
     struct line line = {0};
-    struct credline_storage storage;
+    struct credline_storage storage = {0};
     struct credline_hook hook;
     const char *path = NULL, *hwid = "virtual";
-    long sector = 4096;
+    long sector = 4096, unit = 1;
     int i, master, slave, want_dump = 0, want_check = 0;
     struct termios tio;
     for (i = 1; i < argc; i++) {
@@ -166,6 +184,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--hwid")) hwid = v;
         else if (!strcmp(a, "--baud")) line.baud = atol(v);
         else if (!strcmp(a, "--sector-size")) sector = atol(v);
+        else if (!strcmp(a, "--prog-size")) unit = atol(v);
         else if (!strcmp(a, "--flash-delay-ms")) flash.delay_ms = atol(v);
         else if (!strcmp(a, "--power-cut-after-write")) flash.cut_after = atol(v);
         else if (!strcmp(a, "--corrupt-byte")) line.corrupt_at = atol(v);
@@ -173,7 +192,12 @@ int main(int argc, char **argv) {
         i++;
     }
     if (!path || sector < 512) { fprintf(stderr, "virtual-device: --flash FILE required\n"); return 2; }
-    if (open_flash(&flash, path, (uint32_t)sector) < 0) { perror(path); return 1; }
+    if (unit != 1 && unit != 2 && unit != 4 && unit != 8 && unit != 16 && unit != 32) {
+        fprintf(stderr, "virtual-device: --prog-size %ld: must be 1, 2, 4, 8, 16 or 32\n", unit);
+        return 2;
+    }
+    if (sector % unit) { fprintf(stderr, "virtual-device: --sector-size not a multiple of --prog-size\n"); return 2; }
+    if (open_flash(&flash, path, (uint32_t)sector, (uint32_t)unit) < 0) { perror(path); return 1; }
     storage.context = &flash;
     storage.read = flash_read;
     storage.prog = flash_prog;
@@ -181,6 +205,7 @@ int main(int argc, char **argv) {
     storage.sector_size = (uint32_t)sector;
     storage.slot_a = 0;
     storage.slot_b = (uint32_t)sector;
+    storage.prog_size = (uint32_t)unit;
     if (credline_hook_init(&hook, &storage, line_send, &line, hwid) != CREDLINE_OK) {
         fprintf(stderr, "virtual-device: flash unreadable\n");
         return 1;
@@ -215,5 +240,6 @@ int main(int argc, char **argv) {
     close(master);
     close(flash.fd);
     free(flash.mem);
+    free(flash.programmed);
     return 0;
 }

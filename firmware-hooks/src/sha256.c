@@ -41,7 +41,7 @@ static void block(struct sha256 *s, const uint8_t *p) {
     s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
 
-void sha256_init(struct sha256 *s) {
+void credline_sha256_init(struct sha256 *s) {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(s->h, iv, sizeof iv);
@@ -49,7 +49,7 @@ void sha256_init(struct sha256 *s) {
     s->fill = 0;
 }
 
-void sha256_update(struct sha256 *s, const uint8_t *data, size_t size) {
+void credline_sha256_update(struct sha256 *s, const uint8_t *data, size_t size) {
     while (size > 0) {
         size_t take = 64 - s->fill;
         if (take > size) take = size;
@@ -65,16 +65,16 @@ void sha256_update(struct sha256 *s, const uint8_t *data, size_t size) {
     }
 }
 
-void sha256_final(struct sha256 *s, uint8_t out[32]) {
+void credline_sha256_final(struct sha256 *s, uint8_t out[32]) {
     uint64_t bits = s->length * 8u;
     uint8_t pad = 0x80;
     int i;
-    sha256_update(s, &pad, 1);
+    credline_sha256_update(s, &pad, 1);
     pad = 0;
-    while (s->fill != 56) sha256_update(s, &pad, 1);
+    while (s->fill != 56) credline_sha256_update(s, &pad, 1);
     for (i = 7; i >= 0; i--) {
         uint8_t byte = (uint8_t)(bits >> (8 * i));
-        sha256_update(s, &byte, 1);
+        credline_sha256_update(s, &byte, 1);
     }
     for (i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
@@ -84,72 +84,72 @@ void sha256_final(struct sha256 *s, uint8_t out[32]) {
     }
 }
 
-void hmac_sha256_init(struct hmac_sha256 *m, const uint8_t *key, size_t key_size) {
+void credline_hmac_sha256_init(struct hmac_sha256 *m, const uint8_t *key, size_t key_size) {
     uint8_t pad[64], hashed[32];
     size_t i;
     if (key_size > 64) {
-        sha256_init(&m->inner);
-        sha256_update(&m->inner, key, key_size);
-        sha256_final(&m->inner, hashed);
+        credline_sha256_init(&m->inner);
+        credline_sha256_update(&m->inner, key, key_size);
+        credline_sha256_final(&m->inner, hashed);
         key = hashed;
         key_size = 32;
     }
     for (i = 0; i < 64; i++) pad[i] = (uint8_t)((i < key_size ? key[i] : 0) ^ 0x36);
-    sha256_init(&m->inner);
-    sha256_update(&m->inner, pad, 64);
+    credline_sha256_init(&m->inner);
+    credline_sha256_update(&m->inner, pad, 64);
     for (i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c;
-    sha256_init(&m->outer);
-    sha256_update(&m->outer, pad, 64);
-    secure_zero(pad, sizeof pad);
-    secure_zero(hashed, sizeof hashed);
+    credline_sha256_init(&m->outer);
+    credline_sha256_update(&m->outer, pad, 64);
+    credline_secure_zero(pad, sizeof pad);
+    credline_secure_zero(hashed, sizeof hashed);
 }
 
-void hmac_sha256_final(struct hmac_sha256 *m, uint8_t out[32]) {
+void credline_hmac_sha256_final(struct hmac_sha256 *m, uint8_t out[32]) {
     uint8_t inner[32];
-    sha256_final(&m->inner, inner);
-    sha256_update(&m->outer, inner, 32);
-    sha256_final(&m->outer, out);
-    secure_zero(inner, sizeof inner);
+    credline_sha256_final(&m->inner, inner);
+    credline_sha256_update(&m->outer, inner, 32);
+    credline_sha256_final(&m->outer, out);
+    credline_secure_zero(inner, sizeof inner);
 }
 
 void credline_hmac_sha256(const uint8_t *key, size_t key_size, const uint8_t *data,
                           size_t size, uint8_t out[32]) {
     struct hmac_sha256 m;
-    hmac_sha256_init(&m, key, key_size);
-    sha256_update(&m.inner, data, size);
-    hmac_sha256_final(&m, out);
-    secure_zero(&m, sizeof m);
+    credline_hmac_sha256_init(&m, key, key_size);
+    credline_sha256_update(&m.inner, data, size);
+    credline_hmac_sha256_final(&m, out);
+    credline_secure_zero(&m, sizeof m);
 }
 
-void pbkdf2_sha256_32(const uint8_t *password, size_t password_size, const uint8_t *salt,
+void credline_pbkdf2_sha256_32(const uint8_t *password, size_t password_size, const uint8_t *salt,
                       size_t salt_size, uint32_t iterations, uint8_t out[32]) {
     struct hmac_sha256 base, m;
     uint8_t u[32], one[4] = {0, 0, 0, 1};
     uint32_t i;
     int j;
-    hmac_sha256_init(&base, password, password_size);
+    credline_hmac_sha256_init(&base, password, password_size);
     m = base;
-    sha256_update(&m.inner, salt, salt_size);
-    sha256_update(&m.inner, one, 4);
-    hmac_sha256_final(&m, u);
+    credline_sha256_update(&m.inner, salt, salt_size);
+    credline_sha256_update(&m.inner, one, 4);
+    credline_hmac_sha256_final(&m, u);
     memcpy(out, u, 32);
     for (i = 1; i < iterations; i++) {
         m = base;
-        sha256_update(&m.inner, u, 32);
-        hmac_sha256_final(&m, u);
+        credline_sha256_update(&m.inner, u, 32);
+        credline_hmac_sha256_final(&m, u);
         for (j = 0; j < 32; j++) out[j] ^= u[j];
     }
-    secure_zero(&base, sizeof base);
-    secure_zero(&m, sizeof m);
-    secure_zero(u, sizeof u);
+    credline_secure_zero(&base, sizeof base);
+    credline_secure_zero(&m, sizeof m);
+    credline_secure_zero(u, sizeof u);
 }
 
-void secure_zero(void *p, size_t size) {
+void credline_secure_zero(void *p, size_t size) {
     volatile uint8_t *v = (volatile uint8_t *)p;
     while (size--) *v++ = 0;
 }
 
-int constant_time_equal(const uint8_t *a, const uint8_t *b, size_t size) {
+int credline_constant_time_equal(const uint8_t *a, const uint8_t *b, size_t size) {
     uint8_t diff = 0;
     size_t i;
     for (i = 0; i < size; i++) diff |= (uint8_t)(a[i] ^ b[i]);

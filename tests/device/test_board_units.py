@@ -10,7 +10,7 @@ import pytest
 
 from credline.core.protocol import DeviceState
 from credline.transport.qemu import QemuBoard
-from credline.transport.serial_hook import DeviceRefused, HookLink
+from credline.transport.serial_hook import HookLink
 from tests.boards import require
 from tests.device.conftest import PASSWORD, record
 from tests.device.exchange import provision_device
@@ -29,10 +29,6 @@ def test_a_byte_programmed_board_provisions_and_reads_back(tmp_path: Path) -> No
     assert board.runtime(check_password=PASSWORD)["password"] == "match"
 
 
-@pytest.mark.xfail(strict=True, raises=DeviceRefused, reason=(
-    "issue 14 item 1: today's slot layout programs some words twice. Passes once the hook "
-    "honours storage->prog_size and targets/qemu-mps2-an385/board.c sets it from --prog-size; "
-    "then drop this mark"))
 @pytest.mark.parametrize("unit", [2, 8, 32])
 def test_a_word_programmed_board_provisions_and_reads_back(tmp_path: Path, unit: int) -> None:
     require("qemu")

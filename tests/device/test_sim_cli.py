@@ -137,3 +137,29 @@ def test_sim_refuses_a_baud_rate_for_emulated_boards(cli: Callable[..., CliResul
     assert result.exit_code == 2
     assert "--baud 9600: only virtual devices throttle their line" in result.stderr
     assert virtual_devices(tmp_path) == {}
+
+
+def test_sim_refuses_a_program_unit_no_flash_has(cli: Callable[..., CliResult]) -> None:
+    result = cli("sim", "--count", "1", "--prog-size", "3")
+    assert result.exit_code == 2 and "--prog-size" in result.output
+
+
+def test_sim_starts_devices_with_a_program_unit(tmp_path: Path) -> None:
+    workdir = tmp_path / "line"
+    workdir.mkdir()
+    sim = subprocess.Popen([*credline_command(), "sim", "--count", "1", "--prog-size", "8",
+                            "--workdir", str(workdir)], env=subprocess_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        port = sim.stdout.readline().strip()
+        assert port.startswith("/dev/")
+        assert any("--prog-size 8" in line for line in virtual_devices(workdir).values())
+        sim.send_signal(signal.SIGTERM)
+        assert sim.wait(timeout=15) == 0
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        for pid in virtual_devices(workdir):
+            subprocess.run(["kill", "-9", str(pid)], check=False)

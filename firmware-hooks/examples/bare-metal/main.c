@@ -24,8 +24,9 @@ static int cb_prog(void *c, uint32_t a, const void *b, uint32_t n) { (void)c; re
 static int cb_erase(void *c, uint32_t a) { (void)c; return flash_erase_sector(a); }
 static void cb_send(void *c, const uint8_t *d, size_t n) { (void)c; uart_write(d, n); }
 
+/* prog_size: the flash's program unit (STM32F1: half-words, so 2; STM32L4/G0: 8). */
 static const struct credline_storage storage = {
-    NULL, cb_read, cb_prog, cb_erase, CREDLINE_SECTOR_SIZE, CREDLINE_SLOT_A, CREDLINE_SLOT_B,
+    NULL, cb_read, cb_prog, cb_erase, CREDLINE_SECTOR_SIZE, CREDLINE_SLOT_A, CREDLINE_SLOT_B, 2,
 };
 static struct credline_hook hook;   /* about 2.5 KiB of RAM; no heap */
 

@@ -81,6 +81,7 @@ int main(void) {
     storage.sector_size = BOARD_SECTOR_SIZE;
     storage.slot_a = 0;
     storage.slot_b = BOARD_SECTOR_SIZE;
+    storage.prog_size = flash.prog_size;  /* the hook programs each word once per erase */
     uart_init();
     if (credline_hook_init(&hook, &storage, uart_send, 0, hwid) != CREDLINE_OK) {
         semihost_print("credline board: flash unreadable\n");

@@ -38,13 +38,18 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # and SIGINT, as KeyboardInterru
                    "'station run --ports-from DIR/*'. Default: ports/ in the workdir.")
 @click.option("--baud", type=click.IntRange(0, MAX_BAUD), default=0,
               help="Simulated line speed (0: as fast as possible; virtual devices only).")
+@click.option("--prog-size", type=click.Choice(["1", "2", "4", "8", "16", "32"]), default="1",
+              show_default=True,
+              help="Flash program unit in bytes: each word can be programmed once per erase, "
+                   "as on STM32 (2, 8, 32) or ECC flash (virtual devices and boards).")
 @click.option("--kind", type=click.Choice([*KINDS, "esp"]), default="virtual",
               show_default=True,
               help="virtual: the hook built for this machine; qemu: the hook built for a "
                    "Cortex-M3 on an emulated mps2-an385 board (needs qemu-system-arm and "
                    "arm-none-eabi-gcc); esp: a double of the ESP32 ROM loader (for esptool and "
                    "profiles with [device] transport = \"esp\").")
-def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: str) -> None:
+def sim(count: int, workdir: Path | None, links: Path | None, baud: int, prog_size: str,
+        kind: str) -> None:
     """Start virtual devices, emulated boards or ESP32 ROM loader doubles on
     pseudo-terminals and print their ports.
 
@@ -60,6 +65,7 @@ def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: s
     Examples:
       credline sim --count 4 --links sim-ports &
       credline station run ... --ports-from 'sim-ports/*' --count 4 --idle-exit 5
+      credline sim --count 2 --prog-size 8
       credline sim --kind qemu --count 2 --workdir /tmp/boards
       credline sim --kind esp --count 4
     """
@@ -76,7 +82,9 @@ def sim(count: int, workdir: Path | None, links: Path | None, baud: int, kind: s
     try:
         directory = workdir or (made := Path(tempfile.mkdtemp(prefix="credline-sim-")))
         folder = PortLinks(links or directory / "ports")
-        options = {"baud": baud} if baud else {}
+        options: dict[str, int] = {"prog_size": int(prog_size)}
+        if baud:
+            options["baud"] = baud
         bench: Bench | EspBench
         with folder, (EspBench(directory, count) if kind == "esp"
                       else Bench(directory, count, kind, **options)) as bench:

@@ -39,6 +39,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                    "product_type": str, "manufacturer_address": str, "representative": str,
                    "security_contact": str, "acknowledge_within_days": int,
                    "status_update_days": int, "documentation_url": str},
+    "hex": {"address": int, "sector_size": int, "prog_size": int, "flash_start": int,
+            "flash_size": int},
     "esp": {"size": int, "offset": int, "partition_table": str, "partition": str,
             "chip": str, "baud": int, "reset": str},
 }

@@ -1,5 +1,6 @@
-"""An image batch: NVS image files recorded in the registry and the provenance log exactly as
-the station records devices, by the station's own steps (:class:`DeviceSteps`).
+"""An image batch: image files (ESP32 NVS partitions, Intel HEX) recorded in the registry
+and the provenance log exactly as the station records devices, by the station's own steps
+(:class:`DeviceSteps`).
 
 Each serial's file (:class:`~credline.image.target.ImageFile`) is the device: reserved,
 bound (written) before its password leaves the station, written atomically, read back and
@@ -20,7 +21,7 @@ from credline.files.atomic import sweep
 from credline.files.folders import probe_folder
 from credline.image.layout import esp_layout
 from credline.image.nvs import NvsBuilder
-from credline.image.target import ImageFile, hardware_id
+from credline.image.target import ImageBuilder, ImageFile, hardware_id
 from credline.labels import LabelSink, spec_from_profile
 from credline.station.assembly import BuiltStation, StationOptions, open_ledger
 from credline.station.contracts import AlreadyDone, Busy, Ledger, Refused, StationConfig
@@ -30,11 +31,13 @@ from credline.station.steps import DeviceSteps
 
 
 class ImageBatch(DeviceSteps):
-    """Writes ``out/<serial>.bin`` for every serial of the work order, through ``ledger``."""
+    """Writes ``out/<serial><suffix>`` for every serial of the work order, through
+    ``ledger``."""
 
     def __init__(self, config: StationConfig, profile: Profile, deriver: Deriver,
-                 ledger: Ledger, builder: NvsBuilder, out: Path, labels: LabelSink | None,
-                 emit: Callable[[Event], None], serials: list[str]) -> None:
+                 ledger: Ledger, builder: ImageBuilder, out: Path, labels: LabelSink | None,
+                 emit: Callable[[Event], None], serials: list[str],
+                 suffix: str = ".bin") -> None:
         self.config = config
         self.profile = profile
         self.deriver = deriver
@@ -42,6 +45,7 @@ class ImageBatch(DeviceSteps):
         self.labels = labels
         self.emit = emit
         self.builder = builder
+        self.suffix = suffix
         self.out = out
         self.port = str(out)
         self._pending, done = ledger.resume()
@@ -56,12 +60,12 @@ class ImageBatch(DeviceSteps):
                              f"{self.queue.left + len(self._pending)} to go",
                              total=self.queue.total, done_before=self.queue.done_before))
         for pending in self._pending:
-            link = ImageFile(self.out, self.builder, pending.serial)
-            claimed = self.ledger.claim(hardware_id(pending.serial), self.port)
+            link = ImageFile(self.out, self.builder, pending.serial, self.suffix)
+            claimed = self.ledger.claim(hardware_id(pending.serial, self.suffix), self.port)
             if claimed is not None:
                 self._count(self._adopt(self.port, link, link.hello(), claimed))
         while (serial := self.queue.take()) is not None:
-            link = ImageFile(self.out, self.builder, serial)
+            link = ImageFile(self.out, self.builder, serial, self.suffix)
             if self._reserve(serial):
                 self._count(self._provision(self.port, link, link.hello(), serial))
         outcome = self.ledger.finish(self.queue.left == 0 and not self.ledger.unfinished())
@@ -76,7 +80,8 @@ class ImageBatch(DeviceSteps):
     def _reserve(self, serial: str) -> bool:
         self.emit(PortEvent(self.port, Phase.RESERVING, serial))
         try:
-            self.ledger.reserve(serial, self.port, hardware_id(serial))
+            self.ledger.reserve(serial, self.port, hardware_id(serial, self.suffix),
+                                self._fingerprint_at(serial))
             return True
         except (Busy, AlreadyDone) as exc:
             self.queue.finish(serial)
@@ -95,11 +100,19 @@ class ImageBatch(DeviceSteps):
 
 
 def run_image_batch(profile: Profile, key: MasterKey, out: Path, serials: list[str],
-                    options: StationOptions, emit: Callable[[Event], None]) -> ImageBatch:
-    """Check every input, open the registry and log as a station does, write the images."""
-    layout = esp_layout(profile)
+                    options: StationOptions, emit: Callable[[Event], None], *,
+                    builder_for: Callable[[str], ImageBuilder] | None = None,
+                    suffix: str = ".bin") -> ImageBatch:
+    """Check every input, open the registry and log as a station does, write the images.
+
+    ``builder_for(key_id)`` makes the image builder (default: the profile's ESP32 NVS
+    partition); ``suffix`` names the files."""
     deriver = Deriver(key, profile.format)
-    builder = NvsBuilder(layout.size, key_id=deriver.key_id)
+    if builder_for is None:
+        layout = esp_layout(profile)
+        builder: ImageBuilder = NvsBuilder(layout.size, key_id=deriver.key_id)
+    else:
+        builder = builder_for(deriver.key_id)
     label_dir = options.label_dir or Path("labels") / options.batch
     labels = LabelSink(label_dir, spec_from_profile(profile), options.batch)
     probe_folder(label_dir, "--labels folder")
@@ -108,10 +121,10 @@ def run_image_batch(profile: Profile, key: MasterKey, out: Path, serials: list[s
     try:
         ledger = open_ledger(profile, deriver.key_id, options, closers)
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
-        sweep(out, lambda name: name.endswith(".bin"))
+        sweep(out, lambda name: name.endswith(suffix))
         labels.sweep()
         batch = ImageBatch(StationConfig(batch=options.batch), profile, deriver, ledger,
-                           builder, out, labels, emit, serials)
+                           builder, out, labels, emit, serials, suffix)
         batch.run()
         return batch
     finally:

@@ -18,11 +18,17 @@ from credline.core.device import (
     HookState,
     VerifyMismatch,
 )
+from credline.core.encoding import CROCKFORD32
 from credline.core.errors import BadReply
 from credline.core.ids import ID_RULE, is_valid_id
 from credline.core.policy import Profile, Storage
 from credline.core.protocol import DeviceState as WireState
-from credline.core.record import DEFAULT_ITERATIONS, Record
+from credline.core.record import (
+    DEFAULT_ITERATIONS,
+    READING_CROCKFORD,
+    READING_EXACT,
+    Record,
+)
 from credline.core.secret import Password
 from credline.transport.serial_hook import DeviceError, HookLink, VerifyFailed
 
@@ -51,16 +57,34 @@ class DeviceSettings:
         return HookLink(port, baud=self.baud, timeout=self.timeout, retries=self.retries)
 
 
+# The first hook version that reads version 2 records (reading rules) and honours them.
+READING_RULES_SINCE = (1, 2)
+
+
+def reading_for(alphabet: str, hook_version: str) -> int:
+    """The reading rules a record states: Crockford's for the Crockford alphabet, on a hook
+    that applies them (1.2 on); exact otherwise, so older hooks get the records they know."""
+    try:
+        major, minor = (int(part) for part in hook_version.split(".", 1))
+    except ValueError:
+        return READING_EXACT
+    if alphabet == CROCKFORD32 and (major, minor) >= READING_RULES_SINCE:
+        return READING_CROCKFORD
+    return READING_EXACT
+
+
 def device_record(storage: Storage, serial: str, key_id: str, generation: int,
-                  password: Password, iterations: int, scheme: str = SCHEME) -> Record:
+                  password: Password, iterations: int, scheme: str = SCHEME,
+                  reading: int = READING_EXACT) -> Record:
     """What goes onto the device: the password, or a verifier when the profile says so."""
     if storage is Storage.VERIFIER:
         # A salt unique per (key, serial, generation) and reproducible, so a device written
         # before a crash can be re-verified after it.
         salt = hashlib.sha256(b"credline/v1/verifier-salt" + key_id.encode() + serial.encode()
                               + generation.to_bytes(4, "big")).digest()[:16]
-        return Record.with_verifier(serial, key_id, generation, password, salt, iterations)
-    return Record(serial, key_id, generation, scheme, password=password)
+        return Record.with_verifier(serial, key_id, generation, password, salt, iterations,
+                                    reading=reading)
+    return Record(serial, key_id, generation, scheme, password=password, reading=reading)
 
 
 class Untrustworthy(VerifyMismatch):
@@ -98,8 +122,10 @@ class HookDevice:
     """
 
     def __init__(self, link: HookLink, storage: Storage, iterations: int, *,
-                 hwid_is_serial: bool = False) -> None:
+                 hwid_is_serial: bool = False, alphabet: str = "") -> None:
         self._link = link
+        self._alphabet = alphabet
+        self._reading = READING_EXACT  # until HELLO says the hook applies reading rules
         self._storage = storage
         self._iterations = iterations
         self._hwid_is_serial = hwid_is_serial
@@ -109,12 +135,13 @@ class HookDevice:
         if credential.serial not in self._records:
             self._records[credential.serial] = device_record(
                 self._storage, credential.serial, credential.key_id, credential.generation,
-                credential.password, self._iterations, credential.scheme)
+                credential.password, self._iterations, credential.scheme, self._reading)
         return self._records[credential.serial]
 
     def hello(self) -> DeviceHello:
         with _as_fault():
             hello = self._link.hello()
+        self._reading = reading_for(self._alphabet, hello.hook_version)
         if self._hwid_is_serial and not is_valid_id(hello.hardware_id):
             raise DeviceFault(f"{self._link.origin} reports hardware id '{hello.hardware_id}', "
                               f"which cannot be its serial ({ID_RULE}): set it aside")
@@ -143,6 +170,6 @@ def connector(profile: Profile, *, hwid_is_serial: bool = False) -> Connect:
         with _as_fault():
             link = settings.link(port)
         return HookDevice(link, profile.storage, settings.iterations,
-                          hwid_is_serial=hwid_is_serial)
+                          hwid_is_serial=hwid_is_serial, alphabet=profile.format.alphabet)
 
     return connect

@@ -47,6 +47,7 @@ class VirtualDevice:
     power_cut_after_write: int = 0
     corrupt_byte: int = 0
     silent: bool = False
+    prog_size: int = 1  # flash program unit (1, 2, 4, 8, 16, 32): one program per word per erase
     port: str = ""
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
@@ -54,7 +55,8 @@ class VirtualDevice:
         args = [str(BINARY), "--flash", str(self.flash), "--hwid", self.hwid]
         for flag, value in (("--baud", self.baud), ("--flash-delay-ms", self.flash_delay_ms),
                             ("--power-cut-after-write", self.power_cut_after_write),
-                            ("--corrupt-byte", self.corrupt_byte)):
+                            ("--corrupt-byte", self.corrupt_byte),
+                            ("--prog-size", self.prog_size if self.prog_size != 1 else 0)):
             if value:
                 args += [flag, str(value)]
         return [*args, "--silent"] if self.silent else args
@@ -109,7 +111,8 @@ class VirtualDevice:
 
     def runtime(self, check_password: str | None = None) -> dict[str, str]:
         """What the run-time API reports for this flash (is_provisioned, serial, ...)."""
-        args = [str(BINARY), "--flash", str(self.flash), "--dump"]
+        args = [str(BINARY), "--flash", str(self.flash), "--dump",
+                "--prog-size", str(self.prog_size)]
         if check_password is not None:
             args.append("--check-password")
         out = subprocess.run(args, input=(check_password or "") + "\n", capture_output=True,
