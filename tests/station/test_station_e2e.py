@@ -72,7 +72,9 @@ class Line:
                     # Plug the next device in behind the port, then take the old one away
                     # once any exchange the station had open with it is over.
                     queue[i + 1].start()
-                    tmp = self.link(p).with_suffix(".new")
+                    # Made outside the watched folder: a station globbing ports/* must
+                    # never take the half-made link for a port of its own.
+                    tmp = self.root / f"port{p}.new"
                     tmp.symlink_to(queue[i + 1].port)
                     os.replace(tmp, self.link(p))
                     self.current[p] = i + 1
