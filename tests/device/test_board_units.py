@@ -16,23 +16,11 @@ from tests.device.conftest import PASSWORD, record
 from tests.device.exchange import provision_device
 
 
-def test_a_byte_programmed_board_provisions_and_reads_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", [1, 2, 8, 32])
+def test_a_board_of_any_program_unit_provisions_and_reads_back(tmp_path: Path,
+                                                               unit: int) -> None:
     require("qemu")
-    board = QemuBoard(tmp_path / "flash.bin", hwid="UNIT1", prog_size=1).start()
-    try:
-        assert provision_device(board.port, record()).state is DeviceState.LOCKED
-        board.restart()
-        with HookLink(board.port) as link:
-            assert link.hello().state is DeviceState.LOCKED
-    finally:
-        board.stop()
-    assert board.runtime(check_password=PASSWORD)["password"] == "match"
-
-
-@pytest.mark.parametrize("unit", [2, 8, 32])
-def test_a_word_programmed_board_provisions_and_reads_back(tmp_path: Path, unit: int) -> None:
-    require("qemu")
-    board = QemuBoard(tmp_path / "flash.bin", hwid="UNIT", prog_size=unit).start()
+    board = QemuBoard(tmp_path / "flash.bin", hwid=f"UNIT{unit}", prog_size=unit).start()
     try:
         assert provision_device(board.port, record()).state is DeviceState.LOCKED
         board.restart()

@@ -12,8 +12,9 @@ import click
 from credline.cli._common import key_option
 from credline.core.derive import Deriver
 from credline.core.errors import BadInput, CheckFailed
-from credline.core.ids import ProductId, Serial
-from credline.core.policy import Profile, policy_violations
+from credline.core.ids import ProductId
+from credline.core.policy import Profile
+from credline.files.atomic import write_atomic
 from credline.files.folders import probe_folder
 from credline.files.profiles import load_profile
 from credline.files.serials import read_serials
@@ -21,7 +22,7 @@ from credline.image.bulk import write_images
 from credline.image.hex import HexBuilder, HexLayout, read_base
 from credline.image.layout import esp_layout
 from credline.image.nvs import NvsBuilder
-from credline.image.target import ImageBuilder
+from credline.image.target import ImageBuilder, image_path
 from credline.keystore import open_key
 from credline.station.assembly import StationOptions
 from credline.station.images import run_image_batch
@@ -136,7 +137,9 @@ def esp(profile_path: Path, key_ref: str, work_order: Path, out: Path,
         deriver = Deriver(open_key(key_ref), profile.format)
         builder = NvsBuilder(layout.size, key_id=deriver.key_id)
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
-        count = write_images(deriver, profile, builder, serials, out)
+        count = write_images(deriver, profile, serials, lambda serial, password: write_atomic(
+            image_path(out, serial), builder.build(serial, password.reveal(), 0),
+            what="NVS image"))
         click.echo(f"{count} image(s) in {out}: flash each at {where}")
         return
     _record_batch(profile, key_ref, out, serials, dict(
@@ -202,16 +205,11 @@ def hex_images(profile_path: Path, key_ref: str, base_path: Path, work_order: Pa
         return
     probe_folder(out, "--out folder")
     deriver = Deriver(open_key(key_ref), profile.format)
-    builder = HexBuilder(base, layout, profile, deriver.key_id)
+    hex_builder = HexBuilder(base, layout, profile, deriver.key_id)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for serial in serials:
-        password = deriver.password(profile.product, Serial(serial), 0)
-        problems = policy_violations(password.reveal(), profile)
-        if problems:
-            raise CheckFailed(f"the password derived for {serial} breaks the profile's "
-                              f"policy ({'; '.join(problems)}): stopping")
-        builder.write(out, serial, password, 0)
-    click.echo(f"{len(serials)} image(s) in {out}: {where}")
+    count = write_images(deriver, profile, serials,
+                         lambda serial, password: hex_builder.write(out, serial, password, 0))
+    click.echo(f"{count} image(s) in {out}: {where}")
 
 
 COMMANDS = [image]
