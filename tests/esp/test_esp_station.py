@@ -102,7 +102,7 @@ def test_garbage_and_unplugged_boards_fail_alone(cli: Cli, station_env: dict[str
     assert result.exit_code == 1, result.output
     fails = [line for line in result.stdout.splitlines() if " FAIL" in line]
     assert any(noisy.port in line and "connecting" in line for line in fails), fails
-    assert all(line.count(": ") <= 6 for line in fails)  # one line, each
+    assert all(len(line) <= 400 for line in fails), [len(line) for line in fails]  # short
     assert any(torn.port in line and "writing the partition" in line for line in fails), fails
     assert all("Traceback" not in line for line in result.output.splitlines())
     table = rows(station_env)
