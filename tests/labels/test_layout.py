@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import segno
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -201,3 +202,17 @@ def test_any_layout_fits_or_is_refused_and_never_cuts(
         assert len(placed.lines) <= want.max_lines
     if qr:
         assert model.qr is not None and model.qr.module / dpi * 25.4 >= 0.33
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_the_cheap_qr_shape_is_the_drawn_symbols_shape(content: str) -> None:
+    """Layout sizes a QR without segno's mask search (per length for ASCII): it must be the
+    size of the symbol the PDF draws and the printer's ^BQ makes."""
+    from credline.labels.layout import qr_shape, qr_symbol
+
+    try:
+        symbol = qr_symbol(content)
+    except segno.DataOverflowError:
+        return
+    assert qr_shape(content) == (symbol.symbol_size(scale=1, border=0)[0], symbol.version)

@@ -17,6 +17,7 @@ this way fits its box too. Pure: no file, no clock; holds the password only insi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -140,6 +141,26 @@ def qr_symbol(content: str) -> segno.QRCode:
     return segno.make_qr(content, error="m", mode="byte", boost_error=False)
 
 
+def qr_shape(content: str) -> tuple[int, int]:
+    """(modules a side, version) of :func:`qr_symbol`'s code for ``content``, which is all a
+    layout needs. The mask segno picks (its slowest step: 8 trial masks scored) never changes
+    the size, and in byte mode an ASCII payload's size depends only on its length, so that
+    is worked out once per length: a station lays out a label per device."""
+    if content.isascii():
+        return _ascii_shape(len(content))
+    return _shape(segno.make_qr(content, error="m", mode="byte", boost_error=False, mask=0))
+
+
+@functools.cache
+def _ascii_shape(length: int) -> tuple[int, int]:
+    return _shape(segno.make_qr("a" * length, error="m", mode="byte", boost_error=False,
+                                mask=0))
+
+
+def _shape(symbol: segno.QRCode) -> tuple[int, int]:
+    return int(symbol.symbol_size(scale=1, border=0)[0]), int(symbol.version)
+
+
 def layout(width: int, height: int, dpi: int, wants: list[Want], qr: str) -> Layout:
     """Place ``wants`` (top to bottom, ``bottom`` ones at the foot) and a QR of ``qr``."""
     margin, gap = dots(MARGIN_MM, dpi), max(1, dots(GAP_MM, dpi))
@@ -152,21 +173,20 @@ def layout(width: int, height: int, dpi: int, wants: list[Want], qr: str) -> Lay
 
 def _place_qr(content: str, margin: int, inner_w: int, inner_h: int, width: int,
               dpi: int) -> QrField:
-    symbol = qr_symbol(content)
-    side = int(symbol.symbol_size(scale=1, border=0)[0])
+    side, version = qr_shape(content)
     total = side + 2 * QR_QUIET
     floor = max(2, math.ceil(QR_MIN_MODULE_MM / 25.4 * dpi))
     best = min(inner_h, int(inner_w * QR_MAX_SHARE)) // total
     module = max(floor, best)
     if module * total > min(inner_h, inner_w):
         need = (floor * total + 2 * margin) / dpi * 25.4
-        raise ProfileError(f"label too small for its QR code: a version {symbol.version} code "
+        raise ProfileError(f"label too small for its QR code: a version {version} code "
                            f"at {dpi} dpi needs {need:.1f} mm of label height "
                            f"(modules of {floor} dots); make the label larger or the QR "
                            "payload shorter")
     size = module * total
     box = Box(width - margin - size, margin, size, size)
-    return QrField(box=box, module=module, modules=side, version=int(symbol.version),
+    return QrField(box=box, module=module, modules=side, version=version,
                    content=content)
 
 

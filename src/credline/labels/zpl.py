@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from credline.core.errors import ProfileError
-from credline.labels.layout import QR_QUIET, Box, Font, Layout, qr_symbol, text_width
+from credline.labels.layout import QR_QUIET, Box, Font, Layout, qr_shape, text_width
 from credline.labels.model import Label, LabelSpec, plan
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -140,7 +140,7 @@ def _qr_box(fld: ZplField, x: int, y: int) -> Box:
     module = int([*_args(fld.commands, "BQ"), "", "", "2"][2] or 2)
     head, _, rest = fld.data.partition(",")
     content = rest[5:] if head.endswith("M") and rest.startswith("B") else rest
-    side = int(qr_symbol(content).symbol_size(scale=1, border=0)[0])
+    side = qr_shape(content)[0]
     quiet = QR_QUIET * module
     return Box(x - quiet, y - quiet, (side + 2 * QR_QUIET) * module,
                (side + 2 * QR_QUIET) * module)
