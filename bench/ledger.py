@@ -5,7 +5,7 @@
 Runs the steps the station takes for each device (reserve, assign, bind = written, verified,
 locked) through the real RegistryLedger on a SQLite registry and a signed, fsynced log, and
 prints the time per device against a baseline measured in the same run: the durable writes
-those steps cannot avoid (4 fsynced log appends and 5 SQLite commits of a one-row update).
+those steps cannot avoid (4 fsynced log appends and 4 SQLite commits of a one-row update).
 ``--profile`` adds the cProfile functions that take the most time.
 """
 
@@ -28,7 +28,8 @@ from credline.registry import open_registry
 from credline.station.ledger import RegistryLedger, Scope
 
 KEY_ID = "e98c6960947e8461"
-LOG_APPENDS, COMMITS = 4, 5  # per device: reserved, written, verified, locked; + assign
+# Per device: reserved (with its fingerprint, as the station reserves), written, verified, locked.
+LOG_APPENDS, COMMITS = 4, 4
 
 
 def ledger_run(root: Path, devices: int) -> float:
@@ -42,8 +43,9 @@ def ledger_run(root: Path, devices: int) -> float:
     for i in range(devices):
         serial, hwid = f"SN{i:06d}", f"HW{i:06d}"
         ledger.claim(hwid, "p0")  # what every HELLO asks first
-        ledger.reserve(serial, "p0", hwid)
-        generation, fingerprint = ledger.assign(serial, lambda g, i=i: f"{i:056x}{g:08x}")
+        fingerprint_at = lambda g, i=i: f"{i:056x}{g:08x}"  # noqa: E731
+        ledger.reserve(serial, "p0", hwid, fingerprint_at)  # as the station reserves
+        generation, fingerprint = ledger.assign(serial, fingerprint_at)
         ledger.bind(serial, "p0", hwid, generation, fingerprint)
         ledger.advance(serial, DeviceState.VERIFIED, "p0")
         ledger.advance(serial, DeviceState.LOCKED, "p0", seconds=0.1)

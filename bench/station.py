@@ -39,7 +39,9 @@ from credline.transport.virtual import HOOKS, Bench, build
 PROFILE = HOOKS.parent / "factory" / "profiles" / "demo-device.toml"
 BENCH_PASSPHRASE = "bench-only-passphrase"
 
-FLASH_CALLS_PER_DEVICE = 10  # PUT and LOCK: one erase and four programs each
+# PUT and LOCK each write a slot: one erase and two programs (hook 1.2: the slot's words, then
+# its commit word; the hook before 1.2 made four programs a slot, 10 calls a device).
+FLASH_CALLS_PER_DEVICE = 6
 
 
 def record(i: int) -> Record:
