@@ -71,7 +71,7 @@ class _Request:
     sealing: bool = False  # a checkpoint: entries and head are filled in at signing
     pending: dict[str, Any] | None = None
     entry: dict[str, Any] | None = None  # set once the entry is on disk
-    error: Exception | None = None
+    error: BaseException | None = None
 
 
 class ProvenanceLog:
@@ -139,7 +139,13 @@ class ProvenanceLog:
             if request.entry is None and request.error is None:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
-                self._write(group)
+                try:
+                    self._write(group)
+                except BaseException as exc:  # a bug (or ^C) mid-group: no waiter is left hanging
+                    for waiting in group:
+                        if waiting.entry is None and waiting.error is None:
+                            waiting.error = exc
+                    raise
         if request.error is not None:
             raise request.error
         assert request.entry is not None
