@@ -112,3 +112,23 @@ def test_a_checkpoint_in_a_group_counts_what_precedes_it(tmp_path: Path) -> None
     assert seal["fields"]["entries"] == 6 and seal["seq"] == 7
     report = verify_log(path, trusted=TRUSTED)
     assert report.ok and report.batches == ["B1"]
+
+
+def test_a_group_that_fails_with_a_bug_answers_every_waiting_port(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.log"
+    log = ProvenanceLog.open(path, SIGNER, "st1")
+    fsync = HeldFsync()
+    monkeypatch.setattr(os, "fsync", fsync)
+    real_sign = log._sign
+
+    def sign(**kwargs: object) -> dict[str, object]:
+        if kwargs["seq"] >= 1:  # every entry after the first: a bug in the signing code
+            raise RuntimeError("a bug")
+        return real_sign(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(log, "_sign", sign)
+    results, errors = _append_from_threads(log, fsync, 4)
+    assert len(results) == 1 and len(errors) == 3  # nobody is left waiting for ever
+    assert all(isinstance(exc, RuntimeError) for exc in errors)
+    assert verify_log(path, trusted=TRUSTED).entries == 1
