@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from credline.transport.serial_hook import DeviceError, HookLink
-from credline.transport.virtual import BINARY, HOOKS, SimError, VirtualDevice
+from credline.transport.virtual import BINARY, HOOKS, SimError, VirtualDevice, stop_process
 from credline.transport.virtual import build as build_virtual
 
 QEMU = "qemu-system-arm"
@@ -162,15 +162,9 @@ class QemuBoard:
         """Stop the board (if still running); returns QEMU's exit status."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        status = stop_process(self.process)
         self._release()
-        return self.process.returncode
+        return status
 
     def unplug(self) -> None:
         """Power cut: kill -9 QEMU, wherever the board is in a write."""

@@ -38,6 +38,21 @@ def build() -> Path:
     return BINARY
 
 
+def stop_process(process: subprocess.Popen[str] | subprocess.Popen[bytes] | None) -> int | None:
+    """SIGTERM a device's process (a virtual device, a QEMU board), SIGKILL it if it has not
+    gone within 5 s; its exit status, or None when it never started."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 @dataclass
 class VirtualDevice:
     flash: Path
@@ -76,16 +91,7 @@ class VirtualDevice:
 
     def stop(self) -> int | None:
         """Stop the device (if still running); returns its exit status."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process)
 
     def power_cut(self, seconds: float = 10.0) -> bool:
         """Wait for an injected power cut (``power_cut_after_write``): True when the device
