@@ -12,6 +12,14 @@
  * Fault injection: --power-cut-after-write N exits (status 42) in the middle of the Nth byte
  * written to flash (erases count one write per byte), --corrupt-byte N flips a bit of the Nth
  * byte the device sends, --silent never answers. --baud makes each byte take 10/baud s.
+ *
+ * Time is modelled, not approximated: the line and the flash keep deadlines on the monotonic
+ * clock. A byte sent at --baud N leaves 10/N s after the previous one (or after now, when the
+ * line was idle), as a UART shifts bytes out back to back, however late the process wakes;
+ * a flash operation takes --flash-delay-ms from its start, the host's own work (the file
+ * write and its fsync) included. Sleeping a fixed time per byte instead would add the
+ * kernel's wake-up latency (tens of microseconds) to every byte and make the device slower
+ * than the line it models.
  */
 #define _DEFAULT_SOURCE
 #define _XOPEN_SOURCE 600
@@ -19,12 +27,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "credline_hook.h"
 
@@ -46,31 +58,52 @@ struct line {
     long sent;
     long corrupt_at;
     int silent;
+    int64_t tx_free;    /* when the transmitter finishes its last byte (ns, monotonic) */
+    int64_t rx_done;    /* when the last byte received so far has fully arrived */
 };
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static void sleep_us(long us) {
+static int64_t now_ns(void) {
     struct timespec t;
-    if (us <= 0) return;
-    t.tv_sec = us / 1000000;
-    t.tv_nsec = (us % 1000000) * 1000;
-    nanosleep(&t, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static int write_byte(struct flash *f, uint32_t addr, uint8_t value) {
-    if (f->cut_after && f->writes + 1 >= f->cut_after) {
-        /* Power cut in the middle of this write: a torn byte, then nothing. */
-        uint8_t torn = (uint8_t)(f->mem[addr] & (value | 0xF0));
-        if (pwrite(f->fd, &torn, 1, addr) != 1) _exit(43);
-        fsync(f->fd);
-        _exit(42);
-    }
-    f->mem[addr] = value;
-    if (pwrite(f->fd, &value, 1, addr) != 1) return -1;
-    f->writes++;
-    return 0;
+static void sleep_until(int64_t when) {
+    struct timespec t;
+    t.tv_sec = (time_t)(when / 1000000000);
+    t.tv_nsec = (long)(when % 1000000000);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR) {}
+}
+
+static void sleep_ms(long ms) {
+    if (ms > 0) sleep_until(now_ns() + (int64_t)ms * 1000000);
+}
+
+/* The time the line takes for n bytes (10 bits each, start and stop bits included). */
+static int64_t wire_ns(const struct line *l, size_t n) {
+    return l->baud ? (int64_t)n * 10 * 1000000000 / l->baud : 0;
+}
+
+/* Byte `at` of a flash operation that began at `from` is about to be written with `value`:
+ * at the injected power cut, the bytes before it reach the file, this one torn, then nothing. */
+static void maybe_cut(struct flash *f, uint32_t from, uint32_t at, uint8_t value) {
+    uint8_t torn;
+    if (!f->cut_after || f->writes + 1 < f->cut_after) return;
+    torn = (uint8_t)(f->mem[at] & (value | 0xF0));
+    if (at > from && pwrite(f->fd, f->mem + from, at - from, from) != (ssize_t)(at - from))
+        _exit(43);
+    if (pwrite(f->fd, &torn, 1, at) != 1) _exit(43);
+    fsync(f->fd);
+    _exit(42);
+}
+
+/* The bytes [from, from + size) of memory, now changed, to the file: one write and its fsync. */
+static int flush_range(struct flash *f, uint32_t from, uint32_t size) {
+    if (pwrite(f->fd, f->mem + from, size, from) != (ssize_t)size) return -1;
+    return fsync(f->fd) < 0 ? -1 : 0;
 }
 
 static int flash_read(void *c, uint32_t addr, void *buf, uint32_t size) {
@@ -83,27 +116,39 @@ static int flash_read(void *c, uint32_t addr, void *buf, uint32_t size) {
 static int flash_prog(void *c, uint32_t addr, const void *buf, uint32_t size) {
     struct flash *f = c;
     const uint8_t *p = buf;
+    int64_t done = now_ns() + (int64_t)f->delay_ms * 1000000;
     uint32_t i, w;
+    int status;
     if ((uint64_t)addr + size > f->size || addr % f->unit || size % f->unit) return -1;
     for (w = addr / f->unit; w < (addr + size) / f->unit; w++)
         if (f->programmed[w]) return -1;            /* a second program before erase */
-    sleep_us(f->delay_ms * 1000);
     for (i = 0; i < size; i++) {
+        uint8_t value = (uint8_t)(f->mem[addr + i] & p[i]);
+        maybe_cut(f, addr, addr + i, value);
         f->programmed[(addr + i) / f->unit] = 1;
-        if (write_byte(f, addr + i, (uint8_t)(f->mem[addr + i] & p[i])) < 0) return -1;
+        f->mem[addr + i] = value;
+        f->writes++;
     }
-    return fsync(f->fd) < 0 ? -1 : 0;
+    status = flush_range(f, addr, size);
+    sleep_until(done);
+    return status;
 }
 
 static int flash_erase(void *c, uint32_t addr) {
     struct flash *f = c;
+    int64_t done = now_ns() + (int64_t)f->delay_ms * 1000000;
     uint32_t i;
+    int status;
     if (addr % f->sector || addr >= f->size) return -1;
-    sleep_us(f->delay_ms * 1000);
     for (i = 0; i < f->sector / f->unit; i++) f->programmed[addr / f->unit + i] = 0;
-    for (i = 0; i < f->sector; i++)
-        if (write_byte(f, addr + i, 0xFF) < 0) return -1;
-    return fsync(f->fd) < 0 ? -1 : 0;
+    for (i = 0; i < f->sector; i++) {
+        maybe_cut(f, addr, addr + i, 0xFF);
+        f->mem[addr + i] = 0xFF;
+        f->writes++;
+    }
+    status = flush_range(f, addr, f->sector);
+    sleep_until(done);
+    return status;
 }
 
 static void line_send(void *c, const uint8_t *data, size_t size) {
@@ -114,7 +159,15 @@ static void line_send(void *c, const uint8_t *data, size_t size) {
         uint8_t b = data[i];
         l->sent++;
         if (l->corrupt_at && l->sent == l->corrupt_at) b ^= 0x01;
-        sleep_us(l->baud ? 10000000L / l->baud : 0);
+        if (l->baud) {
+            /* Back to back after the previous byte, as from a UART's FIFO: this process
+             * waking a little late must not stretch the line. A line idle for longer than
+             * a byte starts afresh from now. */
+            int64_t now = now_ns();
+            if (now > l->tx_free + wire_ns(l, 1)) l->tx_free = now;
+            l->tx_free += wire_ns(l, 1);
+            sleep_until(l->tx_free);
+        }
         while (write(l->fd, &b, 1) < 0 && errno == EINTR) {}
     }
 }
@@ -222,6 +275,10 @@ int main(int argc, char **argv) {
     line.fd = master;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+#ifdef __linux__
+    /* Wake at the deadline, not up to 50 us after it (the default timer slack). */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+#endif
     printf("%s\n", ptsname(master));
     fflush(stdout);
     while (!stop) {
@@ -232,8 +289,12 @@ int main(int argc, char **argv) {
         p.events = POLLIN;
         if (poll(&p, 1, 200) <= 0) continue;
         n = read(master, buf, sizeof buf);
-        if (n <= 0) { sleep_us(10000); continue; }
-        sleep_us(line.baud ? (long)n * 10000000L / line.baud : 0);
+        if (n <= 0) { sleep_ms(10); continue; }
+        if (line.baud) {  /* the bytes arrive one after another at the line's rate */
+            int64_t now = now_ns();
+            line.rx_done = (line.rx_done > now ? line.rx_done : now) + wire_ns(&line, (size_t)n);
+            sleep_until(line.rx_done);
+        }
         credline_hook_feed(&hook, buf, (size_t)n);
     }
     close(slave);
