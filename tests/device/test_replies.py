@@ -5,13 +5,14 @@ a real pty), and what a device sends shows up escaped."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credline.core.errors import BadReply, DeviceError
-from credline.core.framing import Frame
+from credline.core.framing import Deframer, Frame, unslip
 from credline.core.protocol import (
     HELLO,
     LOCK,
@@ -26,8 +27,10 @@ from credline.core.protocol import (
     parse_mac,
     parse_reply,
     parse_state,
+    reply_size_at_least,
 )
 from credline.transport.serial_hook import DeviceRefused, HookLink, NoAnswer
+from credline.transport.virtual import VirtualDevice
 from tests.device.conftest import record
 from tests.device.ptydevice import PtyDevice, error, hello_body, ok
 
@@ -205,3 +208,63 @@ def test_a_device_that_always_says_the_frame_was_damaged_runs_out_of_tries() -> 
         with pytest.raises(NoAnswer, match="our frame arrived damaged"):
             link.hello()
         assert len(device.seen(HELLO)) == 3
+
+
+@st.composite
+def valid_replies(draw: st.DrawFn) -> Frame:
+    """Every reply a credline device sends: OK to each command, or an error."""
+    cmd = draw(st.sampled_from(COMMANDS))
+    if draw(st.booleans()):
+        return Frame(draw(st.integers(0, 255)), REPLY_ERROR,
+                     bytes([cmd, draw(st.integers(1, 10))]))
+    body = {HELLO: hello_body(draw(st.binary(max_size=40)), draw(st.binary(max_size=64)),
+                              draw(st.integers(0, 2))),
+            PUT: bytes([draw(st.integers(0, 2))]), LOCK: bytes([2]),
+            VERIFY: draw(st.binary(min_size=32, max_size=32))}[cmd]
+    return Frame(draw(st.integers(0, 255)), cmd | REPLY_OK, body)
+
+
+@settings(max_examples=300)
+@given(reply=valid_replies())
+def test_a_replys_size_is_never_overstated_and_known_once_its_header_is_in(reply: Frame
+                                                                            ) -> None:
+    """The link sleeps through the bytes a reply still owes: never for more than it owes
+    (a station would sit idle), and for all of them once the header says which reply it is
+    (and a HELLO's two length bytes are in)."""
+    encoded = reply.encode()
+    size = 3 + len(reply.body) + 4  # version, seq, cmd, body, CRC: unescaped
+    deframer = Deframer()
+    for byte in encoded[:-1]:  # the closing END would hand the frame over
+        deframer.feed(bytes([byte]))
+        received, head = deframer.partial()
+        assert unslip(encoded[1:-1]).startswith(head)  # the frame so far, unescaped
+        assert received >= len(head)  # escapes only add bytes on the line
+        assert reply_size_at_least(head) <= size
+        told = len(head) >= 3 and (reply.cmd != HELLO | REPLY_OK or
+                                   (len(head) > 7 and len(head) > 8 + reply.body[4]))
+        if told:
+            assert reply_size_at_least(head) == size
+
+
+@given(data=st.binary(max_size=120))
+def test_any_bytes_give_a_size_to_wait_for(data: bytes) -> None:
+    deframer = Deframer()
+    deframer.feed(data)
+    received, head = deframer.partial()
+    assert reply_size_at_least(head) >= 7 and received >= len(head)
+
+
+def test_a_throttled_reply_is_read_in_a_few_calls_not_one_a_byte(tmp_path: Path) -> None:
+    """At 115200 baud a byte takes 87 us; waking for each one cost the station a read call
+    a byte, on every port (bench/station.py)."""
+    slow = VirtualDevice(tmp_path / "slow.bin", hwid="SLOW1", baud=115200).start()
+    try:
+        with HookLink(slow.port, baud=115200) as link:
+            for name, call in (("HELLO", link.hello), ("PUT", lambda: link.put(record())),
+                               ("VERIFY", lambda: link.verify(record())), ("LOCK", link.lock)):
+                before, received = link.reads, link.bytes_received
+                call()
+                reads, size = link.reads - before, link.bytes_received - received
+                assert size >= 10 and reads <= 5, (name, reads, size)
+    finally:
+        slow.stop()

@@ -92,3 +92,14 @@ class Deframer:
                     found.append(exc)
                 self._buffer.clear()
         return found
+
+    def partial(self) -> tuple[int, bytes]:
+        """The frame under way: (bytes of it received, as sent on the line; its first bytes
+        unescaped, as far as they read cleanly). What a reader needs to tell how much of
+        the frame is still to come."""
+        raw = bytes(self._buffer)
+        clean = raw[:-1] if raw.endswith(bytes([ESC])) else raw  # an escape half received
+        try:
+            return len(raw), unslip(clean)
+        except FrameError:
+            return len(raw), b""

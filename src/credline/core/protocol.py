@@ -69,6 +69,39 @@ class WireError(IntEnum):
         return self in (WireError.CRC, WireError.TOO_BIG)
 
 
+# Decoded sizes: version, seq and cmd, then the body, then the CRC.
+_HEADER, _CRC = 3, 4
+_FIXED_REPLY_BODY = {REPLY_ERROR: 2, PUT | REPLY_OK: 1, LOCK | REPLY_OK: 1,
+                     VERIFY | REPLY_OK: MAC_BYTES}
+_HELLO_FIXED = 6  # version, major, minor, state, hwid length, serial length
+_MIN_FRAME = 7
+
+
+def reply_size_at_least(head: bytes) -> int:
+    """The fewest bytes (unescaped) the reply frame that starts with ``head`` can have.
+
+    What a reader needs to sleep through the rest of a reply instead of waking for every
+    byte: exact once the header says which reply it is (and, for HELLO, once its two length
+    bytes are in), a lower bound before. Any bytes are accepted; whether they make a valid
+    reply is for :func:`parse_reply` to say.
+    """
+    if len(head) < _HEADER:
+        return _MIN_FRAME
+    cmd = head[2]
+    if cmd in _FIXED_REPLY_BODY:
+        return _HEADER + _FIXED_REPLY_BODY[cmd] + _CRC
+    if cmd != HELLO | REPLY_OK:
+        return _MIN_FRAME
+    size = _HEADER + _HELLO_FIXED + _CRC
+    hwid_length = _HEADER + 4  # the body's fifth byte
+    if len(head) > hwid_length:
+        size += head[hwid_length]
+        serial_length = hwid_length + 1 + head[hwid_length]
+        if len(head) > serial_length:
+            size += head[serial_length]
+    return size
+
+
 def parse_reply(frame: Frame, cmd: int, origin: str) -> bytes | WireError:
     """The body of an OK reply to ``cmd``, or the code of an error reply; else BadReply."""
     if frame.version != PROTOCOL_VERSION:

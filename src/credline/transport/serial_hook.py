@@ -35,6 +35,7 @@ from credline.core.protocol import (
     parse_mac,
     parse_reply,
     parse_state,
+    reply_size_at_least,
 )
 from credline.core.record import Record
 
@@ -81,6 +82,8 @@ class HookLink:
         self._seq = secrets.randbelow(256)
         self.bytes_sent = 0
         self.bytes_received = 0
+        self.reads = 0  # read calls made: a reply should take a few, not one a byte
+        self._byte_time = 10 / baud  # start, 8 data and stop bit
         try:
             self._serial = serial.serial_for_url(port, baudrate=baud, timeout=0.05,
                                                  write_timeout=timeout)
@@ -144,6 +147,7 @@ class HookLink:
             except LINE_ERRORS:
                 raise NoAnswer(f"{self.origin} went away",
                                hint="check the cable and power") from None
+            self.reads += 1
             self.bytes_received += len(data)
             for item in self._deframer.feed(data):
                 if isinstance(item, FrameError):
@@ -151,7 +155,17 @@ class HookLink:
                     return problem
                 if item.seq == seq:
                     return item
+            self._sleep_through_reply(deadline)
         return problem
+
+    def _sleep_through_reply(self, deadline: float) -> None:
+        """A reply under way that is still bytes short of its known size: sleep through
+        them at the line's rate, then read them at once. Waking for every byte as it comes
+        costs the station a read call a byte, on every port at once."""
+        received, head = self._deframer.partial()
+        missing = reply_size_at_least(head) - received  # every byte of it is at least one
+        if missing > 1:
+            time.sleep(max(0.0, min(missing * self._byte_time, deadline - time.monotonic())))
 
     def hello(self) -> Hello:
         return Hello.parse(self.request(HELLO, bytes([PROTOCOL_VERSION])), self.origin)
