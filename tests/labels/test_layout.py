@@ -216,3 +216,42 @@ def test_the_cheap_qr_shape_is_the_drawn_symbols_shape(content: str) -> None:
     except segno.DataOverflowError:
         return
     assert qr_shape(content) == (symbol.symbol_size(scale=1, border=0)[0], symbol.version)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=40), font=st.sampled_from(list(Font)),
+       size=st.floats(min_value=1, max_value=200))
+def test_text_widths_are_reportlabs_own(text: str, font: Font, size: float) -> None:
+    """The station measures every label's text from reportlab's width tables, read once:
+    the same number reportlab's stringWidth gives, for any text (unencodable letters go
+    through reportlab itself)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from credline.labels.layout import _width
+
+    assert _width(text, font, size) == stringWidth(text, font.value, size)
+
+
+@pytest.mark.parametrize("note", ["", "Password: {password}", "{qr!s}"])
+def test_laying_out_a_label_keeps_no_password(note: str, master_key: LocalKey) -> None:
+    """The texts every label of a batch shares are fitted once and kept; a text that holds
+    the password (the password itself, or a template naming it) is fitted afresh and never
+    kept: a second label with another password adds nothing to what is kept."""
+    from credline.labels import layout as layout_module
+
+    profile = parse_profile(
+        '[product]\nid = "cam"\n[password]\nlength = 12\n[label]\n'
+        f'template = "{REPO / "factory/labels/default.toml"}"\n', "cam.toml")
+    spec = dataclasses.replace(spec_from_profile(profile), layout=dataclasses.replace(
+        spec_from_profile(profile).layout, note=note))
+    deriver = Deriver(master_key, profile.format)
+    first, second = (make_label(profile, spec, serial="SN0001", password=deriver.password(
+        profile.product, Serial("SN0001"), generation), key_id=deriver.key_id, batch="B1",
+        generation=generation) for generation in (0, 1))
+    layout_module._fit_known.cache_clear()
+    plan(first, spec)
+    kept = layout_module._fit_known.cache_info().currsize
+    assert kept > 0  # the shared texts are kept
+    drawn = plan(second, spec)
+    assert layout_module._fit_known.cache_info().currsize == kept
+    assert any(second.password_grouped in line for text in drawn.texts for line in text.lines)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import segno
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 
 from credline.core.errors import ProfileError
 
@@ -48,8 +48,26 @@ def text_width(text: str, font: Font, size: float) -> float:
     """Width of ``text`` in the same unit as ``size`` (dots here), in ``font`` and in
     Helvetica Bold, whichever is wider: the ZPL draws every field in Zebra's font 0, whose
     condensed letters Helvetica Bold's widths bound, so one layout fits both renderers."""
-    return float(max(stringWidth(text, font.value, size),
-                     stringWidth(text, Font.BOLD.value, size)))
+    return float(max(_width(text, font, size), _width(text, Font.BOLD, size)))
+
+
+@functools.cache
+def _metrics(font: Font) -> tuple[str, tuple[int, ...]]:
+    """A standard font's encoding and its 256 glyph widths (thousandths of the size)."""
+    face = getFont(font.value)
+    return face.encName, tuple(face.widths)
+
+
+def _width(text: str, font: Font, size: float) -> float:
+    """reportlab's ``stringWidth``, computed as it does (the glyph widths of the encoded
+    bytes, summed, times size / 1000) from its own tables read once: a station lays out a
+    label for every device, and reportlab's general path was most of that."""
+    encoding, widths = _metrics(font)
+    try:
+        encoded = text.encode(encoding)
+    except UnicodeEncodeError:  # letters from its substitution fonts: its own path
+        return float(stringWidth(text, font.value, size))
+    return sum(map(widths.__getitem__, encoded)) * 0.001 * size
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,7 @@ class Want:
     size_mm: float
     max_lines: int = 2
     bottom: bool = False  # anchored to the bottom edge (the footer)
+    secret: bool = False  # the password: never kept after the label is drawn
 
 
 def line_height(size: int) -> int:
@@ -237,11 +256,22 @@ def _stack(present: list[Want], fitted: list[tuple[int, tuple[str, ...]] | None]
 def _fit(want: Want, column: int, size: int, floor: int) -> tuple[int, tuple[str, ...]] | None:
     """``want`` at ``size`` or smaller (down to ``floor``) wrapped into ``column`` dots in at
     most its lines, or None if even ``floor`` needs too many lines."""
+    if want.secret:
+        return _fit_text(want.text, want.font, want.max_lines, column, size, floor)
+    # The title, captions and footer are the same on every label of a batch: fitted once.
+    return _fit_known(want.text, want.font, want.max_lines, column, size, floor)
+
+
+def _fit_text(text: str, font: Font, max_lines: int, column: int, size: int,
+              floor: int) -> tuple[int, tuple[str, ...]] | None:
     for tried in range(size, floor - 1, -1):
-        lines = wrap(want.text, want.font, tried, column)
-        if len(lines) <= want.max_lines:
+        lines = wrap(text, font, tried, column)
+        if len(lines) <= max_lines:
             return tried, lines
     return None
+
+
+_fit_known = functools.lru_cache(maxsize=1024)(_fit_text)
 
 
 def wrap(text: str, font: Font, size: float, width: float) -> tuple[str, ...]:

@@ -14,6 +14,8 @@ before a batch starts.
 
 from __future__ import annotations
 
+import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -231,6 +233,16 @@ def make_label(profile: Profile, spec: LabelSpec, *, serial: str, password: Pass
                  security_contact=spec.security_contact if spec.support else "")
 
 
+_SECRET_FIELDS = frozenset({"password", "qr"})
+
+
+def _tells_secret(template: str) -> bool:
+    """Whether a layout text names a field that holds the password (``{password}``,
+    ``{qr}``): such a text is laid out afresh on every label and kept nowhere."""
+    return any(name is not None and re.split(r"[.\[!:]", name, maxsplit=1)[0] in _SECRET_FIELDS
+               for _, name, _, _ in string.Formatter().parse(template))
+
+
 def plan(label: Label, spec: LabelSpec) -> Layout:
     """Where each of ``label``'s fields goes on a ``spec``-sized label (dots at its dpi)."""
     words = label.fields()
@@ -238,9 +250,11 @@ def plan(label: Label, spec: LabelSpec) -> Layout:
     wants = [
         Want("title", label.product_name, Font.BOLD, 3.0),
         Want("serial", f"S/N {label.serial}", Font.SANS, 2.4),
-        Want("caption", text.caption.format(**words), Font.SANS, 1.8, max_lines=1),
-        Want("password", label.password_grouped, Font.MONO, 3.6, max_lines=1),
-        Want("note", text.note.format(**words), Font.SANS, 1.8),
+        Want("caption", text.caption.format(**words), Font.SANS, 1.8, max_lines=1,
+             secret=_tells_secret(text.caption)),
+        Want("password", label.password_grouped, Font.MONO, 3.6, max_lines=1, secret=True),
+        Want("note", text.note.format(**words), Font.SANS, 1.8,
+             secret=_tells_secret(text.note)),
     ]
     if label.support_end:
         wants.append(Want("support", f"Security updates until {label.support_end}",
@@ -248,5 +262,6 @@ def plan(label: Label, spec: LabelSpec) -> Layout:
     if label.security_contact:
         wants.append(Want("contact", f"Report security issues: {label.security_contact}",
                           Font.SANS, 1.6, max_lines=3))
-    wants.append(Want("footer", text.footer.format(**words), Font.SANS, 1.4, bottom=True))
+    wants.append(Want("footer", text.footer.format(**words), Font.SANS, 1.4, bottom=True,
+                      secret=_tells_secret(text.footer)))
     return layout(spec.width_dots, spec.height_dots, spec.dpi, wants, label.qr_content)

@@ -28,8 +28,13 @@ _FIELD_NAMES = ("product", "product_name", "serial", "key_id", "batch", "generat
 _SAFE = re.compile(r"[0-9A-Za-z .,:/()#+=@*!?&%$<>\[\]{}|'\"-]")
 
 
+_SAFE_TEXT = re.compile(rf"{_SAFE.pattern}*")
+
+
 def _escape(value: str) -> str:
     """``^FH`` hex escapes (``_`` indicator) for anything outside a plain, safe set."""
+    if _SAFE_TEXT.fullmatch(value):  # most fields: nothing to escape, one match
+        return value
     return "".join(ch if _SAFE.fullmatch(ch) else
                    "".join(f"_{b:02X}" for b in ch.encode("utf-8")) for ch in value)
 
