@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, insert, inspect, select
 from sqlalchemy.engine import Connection
@@ -50,7 +50,11 @@ from credline.registry.devices import (
     IllegalTransition,
     _device,
 )
+from credline.registry.group import GroupCommit
+from credline.registry.prepared import PreparedCache
 from credline.registry.terms import SupportPeriod, enforce, support_period, support_periods
+
+T = TypeVar("T")
 
 __all__ = ["STATES", "Ack", "ClaimRefused", "Device", "Holder", "IllegalTransition",
            "Registry", "RegistryError", "SerialTaken", "Snapshot", "SupportPeriod",
@@ -80,11 +84,18 @@ class Registry(CellRows):
         self._engine = engine
         self._reader = reader
         self._batch_keys: dict[str, str] = {}  # a batch's key never changes: read it once
+        self._prepared = PreparedCache(engine.dialect)
         # SQLite has one writer at a time; threads of this process queue here rather than in
-        # SQLite's busy handler, which sleeps in steps of milliseconds. Other processes still
-        # wait there. PostgreSQL orders concurrent transactions itself.
-        self._writing: contextlib.AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        # SQLite's busy handler, which sleeps in steps of milliseconds, and a device's moves
+        # share their transaction with the moves other ports make meanwhile (group commit).
+        # Other processes still wait in the busy handler. PostgreSQL orders concurrent
+        # transactions itself.
+        self._group: GroupCommit | None = None
+        self._writing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if engine.dialect.name == "sqlite":
+            writer = threading.Lock()
+            self._writing = writer
+            self._group = GroupCommit(self._transaction, writer)
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -94,13 +105,29 @@ class Registry(CellRows):
         Constraint violations pass through as ``IntegrityError``: callers decide what a lost
         race means (a taken serial, a fingerprint collision).
         """
+        with self._writing, self._transaction() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         try:
-            with self._writing, self._engine.begin() as conn:
+            with self._engine.begin() as conn:
                 yield conn
         except IntegrityError:
             raise
         except DBAPIError as exc:
             raise describe(self.url, exc) from None
+
+    def _run(self, conn: Connection, statement: Any, values: dict[str, Any]) -> Any:
+        return self._prepared.run(conn, statement, values)
+
+    def _commit(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` in a committed transaction, shared with the work other threads
+        commit at the same moment where the database has one writer (:mod:`.group`)."""
+        if self._group is not None:
+            return self._group.run(work)
+        with self._tx() as conn:
+            return work(conn)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from credline.core.lifecycle import DeviceState
@@ -26,7 +26,14 @@ from credline.registry.devices import (
     _device,
     _lapsed,
     _Row,
+    state_in,
 )
+
+# Built once: every HELLO on every port asks it.
+_CLAIMABLE = select(s.devices.c.id).where(
+    s.devices.c.batch_id == bindparam("b_batch"), s.devices.c.product == bindparam("b_product"),
+    s.devices.c.hardware_id == bindparam("b_hardware"),
+    state_in((DeviceState.WRITTEN, DeviceState.VERIFIED)))
 
 
 class CellRows(DeviceRows):
@@ -39,14 +46,15 @@ class CellRows(DeviceRows):
 
         Refused (:class:`ClaimRefused`) while another station holds it under a live lease.
         """
-        bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
-                 s.devices.c.hardware_id == hardware_id,
-                 s.devices.c.state.in_(_BOUND_IN_FLIGHT)]
         # Most devices have nothing to claim: ask a reader first, so a HELLO takes no write
         # lock (SQLite has one writer; every port says HELLO on every look).
         with self._read() as conn:
-            if conn.execute(select(s.devices.c.id).where(*bound)).first() is None:
+            if self._run(conn, _CLAIMABLE, {"b_batch": batch_id, "b_product": product,
+                                            "b_hardware": hardware_id}).fetchone() is None:
                 return None
+        bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
+                 s.devices.c.hardware_id == hardware_id,
+                 s.devices.c.state.in_(_BOUND_IN_FLIGHT)]
         with self._tx() as conn:
             row = conn.execute(update(s.devices).where(
                 *bound, or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(
@@ -93,9 +101,16 @@ class CellRows(DeviceRows):
 
     def _retire_in(self, conn: Connection, product: str, serial: str, reason: str,
                    station_id: str, ack: Ack | None) -> Device:
-        return self._move_in(conn, product, serial, DeviceState.RETIRED, station=None,
-                             by=station_id, ack=ack, reason=reason, lease_until=None,
-                             station_id=station_id, run_id="")
+        self._move_in(conn, product, serial, DeviceState.RETIRED, station=None,
+                      by=station_id, ack=ack, reason=reason, lease_until=None,
+                      station_id=station_id, run_id="")
+        # The newest retired row of the serial is the one just retired (one live row a serial).
+        row = conn.execute(select(s.devices).where(
+            s.devices.c.product == product, s.devices.c.serial == serial,
+            s.devices.c.state == DeviceState.RETIRED.value).order_by(
+            s.devices.c.generation.desc())).first()
+        assert row is not None
+        return _device(row)
 
     def reissue(self, product: str, serial: str, reason: str, station_id: str,
                 ack: Ack | None = None) -> Device:

@@ -71,7 +71,7 @@ def _sqlite(parsed: Any, writer: bool) -> Engine:
     def _sqlite_begin(conn: Connection) -> None:
         # Writers take the write lock up front (no lock upgrade, so no deadlock between
         # stations); readers use a plain deferred transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 

@@ -10,12 +10,12 @@ import contextlib
 import csv
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -25,19 +25,41 @@ from credline.files.output import output_text
 from credline.registry import schema as s
 from credline.registry.connect import now
 
+T = TypeVar("T")
 MAX_GENERATION_TRIES = 64
-# Built once: the two statements every move runs (building SQLAlchemy expressions per call
-# was most of a device's bookkeeping time, see bench/ledger.py).
-_EVENT = insert(s.events)
+
+
+def _inserting(table: Any) -> Any:
+    """INSERT of every column but the id, each value a parameter named after its column."""
+    return insert(table).values({column.name: bindparam(f"p_{column.name}")
+                                 for column in table.c if column.name != "id"})
+
+
+# The statements a device's every move runs, built once and prepared for the database
+# (:mod:`credline.registry.prepared`; see bench/ledger.py for what that saves).
+_EVENT = _inserting(s.events)
 _ACK = update(s.stations).where(
     s.stations.c.station_id == bindparam("b_station"),
     s.stations.c.log_seq < bindparam("b_seq")).values(log_seq=bindparam("b_seq"),
                                                        log_head=bindparam("b_head"))
-_INSERT_DEVICE = insert(s.devices)
+_INSERT_DEVICE = _inserting(s.devices)
 _BATCH_STATE_FOR_SHARE = select(s.batches.c.state).where(
     s.batches.c.batch_id == bindparam("b_batch")).with_for_update(read=True)
 _IN_FLIGHT = [state.value for state in IN_FLIGHT]
 _BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
+
+
+def live() -> Any:
+    """Not retired, in the words of the partial unique index on (product, serial), so that
+    SQLite's planner can find a serial's live row by that index."""
+    return s.devices.c.state != literal_column(f"'{DeviceState.RETIRED.value}'")
+
+
+def state_in(states: Iterable[DeviceState]) -> Any:
+    """``state IN (...)`` with the states written into the SQL: they are constants of the
+    lifecycle, and a list of bound values is re-expanded on every execution."""
+    return s.devices.c.state.in_([literal_column(f"'{state.value}'")
+                                  for state in sorted(states)])
 
 
 class InProgress(SerialTaken):
@@ -118,15 +140,15 @@ def _lapsed() -> Any:
 def _move_statement(target: DeviceState, holder_only: bool, extra: tuple[str, ...]) -> Any:
     """The UPDATE for one kind of move, built once (every value a bound parameter)."""
     where = [s.devices.c.product == bindparam("w_product"),
-             s.devices.c.serial == bindparam("w_serial"),
-             s.devices.c.state.in_([state.value for state in sources(target)])]
+             s.devices.c.serial == bindparam("w_serial"), live(),
+             state_in(sources(target))]
     if target is DeviceState.WRITTEN:  # nothing is written before its fingerprint is
         where.append(s.devices.c.fingerprint.is_not(None))
     if holder_only:  # only the holder moves a row
         where.append(s.devices.c.station_id == bindparam("w_station"))
     columns = ("state", "reason", "updated_at", *extra)
     return update(s.devices).where(*where).values(
-        {name: bindparam(f"v_{name}") for name in columns}).returning(*s.devices.c)
+        {name: bindparam(f"v_{name}") for name in columns}).returning(s.devices.c.batch_id)
 
 
 class DeviceRows:
@@ -136,6 +158,13 @@ class DeviceRows:
     _batch_keys: dict[str, str]
 
     def _tx(self) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _commit(self, work: Callable[[Connection], T]) -> T:
+        raise NotImplementedError
+
+    def _run(self, conn: Connection, statement: Any, values: dict[str, Any]) -> Any:
+        """A statement built once, run prepared (:mod:`credline.registry.prepared`)."""
         raise NotImplementedError
 
     def _read(self) -> contextlib.AbstractContextManager[Connection]:
@@ -188,7 +217,8 @@ class DeviceRows:
 
     def _open_for_writing(self, conn: Connection, batch_id: str) -> None:
         # FOR SHARE: a station closing the batch (FOR UPDATE) waits for us, and we for it.
-        state = conn.execute(_BATCH_STATE_FOR_SHARE, {"b_batch": batch_id}).scalar()
+        found = self._run(conn, _BATCH_STATE_FOR_SHARE, {"b_batch": batch_id}).fetchone()
+        state = None if found is None else found[0]
         if state != "open":
             raise SerialTaken(f"batch {batch_id!r} is {state or 'missing'} in {self.url}: "
                               "start a new batch for more devices")
@@ -202,10 +232,14 @@ class DeviceRows:
                       station_id=holder.station_id, run_id=holder.run_id,
                       lease_until=holder.until(), hardware_id=hardware_id or None, port=port,
                       reason="", created_at=stamp, updated_at=stamp)
-        with self._tx() as conn:
+
+        def insert(conn: Connection) -> None:
             self._open_for_writing(conn, batch_id)
-            conn.execute(_INSERT_DEVICE, values)
+            self._run(conn, _INSERT_DEVICE, {f"p_{name}": value
+                                             for name, value in values.items()})
             self._event(conn, batch_id, product, serial, "reserved", holder.station_id, port)
+
+        self._commit(insert)
         return _device(_Row(values))
 
     def _take_over(self, batch_id: str, product: str, serial: str, holder: Holder, port: str,
@@ -290,27 +324,26 @@ class DeviceRows:
     # -- moving ------------------------------------------------------------------------------
     def _move(self, product: str, serial: str, target: DeviceState, *,
               holder: Holder | str | None = None, ack: Ack | None = None, reason: str = "",
-              **values: object) -> Device:
+              **values: object) -> None:
         station = None if holder is None else _holder(holder).station_id
-        with self._tx() as conn:
-            return self._move_in(conn, product, serial, target, station=station,
-                                 by=station or "", ack=ack, reason=reason, **values)
+        self._commit(lambda conn: self._move_in(
+            conn, product, serial, target, station=station, by=station or "", ack=ack,
+            reason=reason, **values))
 
     def _move_in(self, conn: Connection, product: str, serial: str, target: DeviceState, *,
                  station: str | None, by: str, ack: Ack | None, reason: str,
-                 **values: object) -> Device:
+                 **values: object) -> None:
         """One move inside ``conn``; ``station``, when given, must be the row's holder."""
         statement = _move_statement(target, station is not None, tuple(sorted(values)))
         params = {f"v_{name}": value for name, value in values.items()}
-        row = conn.execute(statement, {
+        row = self._run(conn, statement, {
             "w_product": product, "w_serial": serial, "w_station": station,
             "v_state": target.value, "v_reason": reason, "v_updated_at": now(),
-            **params}).first()
+            **params}).fetchone()
         if row is None:
             raise self._refused_move(conn, product, serial, target, station)
-        self._event(conn, row.batch_id, product, serial, target.value, by, reason)
+        self._event(conn, row[0], product, serial, target.value, by, reason)
         self._ack(conn, ack)
-        return _device(row)
 
     def _refused_move(self, conn: Connection, product: str, serial: str, target: DeviceState,
                       station: str | None) -> CredlineError:
@@ -330,23 +363,23 @@ class DeviceRows:
                                  f"cannot become {target}")
 
     def mark_written(self, product: str, serial: str, hardware_id: str | None = None, *,
-                     holder: Holder | str | None = None, ack: Ack | None = None) -> Device:
+                     holder: Holder | str | None = None, ack: Ack | None = None) -> None:
         """Bind the password to ``hardware_id``: from now on it may be on that device only."""
         extra = {} if hardware_id is None else {"hardware_id": hardware_id}
-        return self._move(product, serial, DeviceState.WRITTEN, holder=holder, ack=ack, **extra)
+        self._move(product, serial, DeviceState.WRITTEN, holder=holder, ack=ack, **extra)
 
     def mark_verified(self, product: str, serial: str, *, holder: Holder | str | None = None,
-                      ack: Ack | None = None) -> Device:
-        return self._move(product, serial, DeviceState.VERIFIED, holder=holder, ack=ack)
+                      ack: Ack | None = None) -> None:
+        self._move(product, serial, DeviceState.VERIFIED, holder=holder, ack=ack)
 
     def mark_locked(self, product: str, serial: str, *, holder: Holder | str | None = None,
-                    ack: Ack | None = None) -> Device:
-        return self._move(product, serial, DeviceState.LOCKED, holder=holder, ack=ack,
+                    ack: Ack | None = None) -> None:
+        self._move(product, serial, DeviceState.LOCKED, holder=holder, ack=ack,
                           lease_until=None)
 
     def mark_failed(self, product: str, serial: str, reason: str, *,
-                    holder: Holder | str | None = None, ack: Ack | None = None) -> Device:
-        return self._move(product, serial, DeviceState.FAILED, holder=holder, ack=ack,
+                    holder: Holder | str | None = None, ack: Ack | None = None) -> None:
+        self._move(product, serial, DeviceState.FAILED, holder=holder, ack=ack,
                           reason=reason, lease_until=None)
 
     def release(self, batch_id: str, product: str, serial: str, *,
@@ -434,15 +467,16 @@ class DeviceRows:
     # -- bookkeeping -------------------------------------------------------------------------
     def _event(self, conn: Connection, batch_id: str | None, product: str, serial: str,
                name: str, station_id: str, detail: str) -> None:
-        conn.execute(_EVENT, {"at": now(), "batch_id": batch_id, "product": product,
-                              "serial": serial, "event": name, "station_id": station_id,
-                              "detail": detail})
+        self._run(conn, _EVENT, {"p_at": now(), "p_batch_id": batch_id, "p_product": product,
+                                 "p_serial": serial, "p_event": name,
+                                 "p_station_id": station_id, "p_detail": detail})
 
     def _ack(self, conn: Connection, ack: Ack | None) -> None:
         if ack is None:
             return
         # Monotonic: ports of one station commit out of order; the newest entry wins.
-        conn.execute(_ACK, {"b_station": ack.station_id, "b_seq": ack.seq, "b_head": ack.head})
+        self._run(conn, _ACK, {"b_station": ack.station_id, "b_seq": ack.seq,
+                               "b_head": ack.head})
 
 
 class _Row:
