@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 from credline.core.derive import Deriver
 from credline.core.device import (
@@ -82,7 +83,7 @@ class DeviceSteps:
 
     def _write_and_finish(self, port: str, link: Link, credential: Credential, started: float,
                           *, verified: bool) -> bool:
-        self._watch(port, link, credential.serial)
+        watching = self._watch(port, link, credential.serial)
         try:
             link.put(credential)
             link.verify(credential)
@@ -91,14 +92,17 @@ class DeviceSteps:
         except DeviceFault as exc:
             return self._park(port, credential.serial, exc)
         finally:
-            if isinstance(link, Progressive):
-                link.watch(None)
+            if watching is not None:
+                watching.watch(None)
         return self._finish(port, link, credential, started, verified=verified, locked=False)
 
-    def _watch(self, port: str, link: Link, serial: str) -> None:
-        """A link that reports its progress gets this port's row, in tenths."""
-        if not isinstance(link, Progressive):
-            return
+    def _watch(self, port: str, link: Link, serial: str) -> Progressive | None:
+        """A link that reports its progress gets this port's row, in tenths; returns it."""
+        # Asked by attribute: isinstance() against a runtime Protocol inspects the class
+        # every time, on every device.
+        if not callable(getattr(link, "watch", None)):
+            return None
+        watching = cast(Progressive, link)
         shown = [-1]
 
         def progress(done: int, total: int) -> None:
@@ -107,7 +111,8 @@ class DeviceSteps:
                 shown[0] = tenth
                 self.emit(PortEvent(port, Phase.WRITING, serial, f"{tenth * 10}%"))
 
-        link.watch(progress)
+        watching.watch(progress)
+        return watching
 
     def _finish(self, port: str, link: Link, credential: Credential, started: float, *,
                 verified: bool, locked: bool) -> bool:
