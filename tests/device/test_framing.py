@@ -103,3 +103,24 @@ def test_the_vector_exchanges_replay_on_a_virtual_device(tmp_path: Path) -> None
                 assert got == want, f"exchange {name}"
     finally:
         device.stop()
+
+
+@given(stream=st.lists(st.builds(lambda seq, body: Frame(seq, 3, body).encode(),
+                                 st.integers(0, 255), st.binary(max_size=600))
+                       | st.binary(max_size=1200), max_size=6),
+       sizes=st.lists(st.integers(1, 300), min_size=1, max_size=20))
+def test_the_deframer_finds_the_same_frames_however_the_bytes_arrive(
+        stream: list[bytes], sizes: list[int]) -> None:
+    """A port hands over bytes in whatever chunks the line and the OS make; the frames (and
+    the errors) found must not depend on them."""
+    data = b"".join(stream)
+    whole = [item if isinstance(item, Frame) else str(item) for item in Deframer().feed(data)]
+    chunked, deframer, at = [], Deframer(), 0
+    for i in range(len(data)):
+        if at >= len(data):
+            break
+        size = sizes[i % len(sizes)]
+        chunked += [item if isinstance(item, Frame) else str(item)
+                    for item in deframer.feed(data[at:at + size])]
+        at += size
+    assert chunked == whole

@@ -72,6 +72,10 @@ def decode(data: bytes) -> Frame:
     return Frame(seq=raw[1], cmd=raw[2], body=raw[3:-4], version=raw[0])
 
 
+_END = bytes([END])
+_BUFFER_LIMIT = 2 * MAX_FRAME + 3  # every byte of a fully escaped frame, and one more
+
+
 class Deframer:
     """Splits a byte stream into frames; a damaged frame is reported in place, not fatal."""
 
@@ -80,11 +84,13 @@ class Deframer:
 
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         found: list[Frame | FrameError] = []
-        for byte in data:
-            if byte != END:
-                if len(self._buffer) <= 2 * MAX_FRAME + 2:
-                    self._buffer.append(byte)
-                continue
+        pieces = data.split(_END)  # what lies between END bytes, a chunk at a time
+        for i, piece in enumerate(pieces):
+            # A frame longer than any valid one (escaped) is kept only as far as needed to
+            # be refused as too long: the buffer stays bounded whatever the line sends.
+            self._buffer += piece[:_BUFFER_LIMIT - len(self._buffer)]
+            if i == len(pieces) - 1:
+                break  # no END after this piece yet: the frame goes on
             if self._buffer:
                 try:
                     found.append(decode(bytes(self._buffer)))
