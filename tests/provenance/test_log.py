@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from hypothesis import strategies as st
 from credline.core.errors import BadInput
 from credline.core.lifecycle import DeviceState
 from credline.core.secret import Password
-from credline.provenance import ProvenanceError, ProvenanceLog, public_bytes, verify_log
+from credline.provenance import (
+    ProvenanceError,
+    ProvenanceLog,
+    canonical,
+    public_bytes,
+    verify_log,
+)
 from credline.registry import open_registry
 from credline.station.ledger import RegistryLedger, Scope
 
@@ -174,3 +181,23 @@ def test_sequence_faults_are_named(tmp_path: Path) -> None:
         (tmp_path / f"{kind}.log").write_bytes(b"".join(variant))
         report = verify_log(tmp_path / f"{kind}.log", trusted=TRUSTED)
         assert report.kind == kind, (kind, report)
+
+
+def test_a_signature_edited_in_its_spare_bits_is_caught_on_its_own_line(tmp_path: Path
+                                                                         ) -> None:
+    """The last letter before base64's padding carries spare bits: changing them keeps the
+    decoded signature (found by hypothesis in the test above, line 1 reported as line 2)."""
+    import base64
+
+    lines = write_log(tmp_path / "p.log", devices=2)
+    entry = json.loads(lines[0])
+    sig = entry["sig"]
+    assert sig.endswith("==")
+    spare = next(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                 if c != sig[-3] and base64.b64decode(sig[:-3] + c + "==") ==
+                 base64.b64decode(sig))
+    entry["sig"] = sig[:-3] + spare + "=="
+    lines[0] = canonical(entry) + b"\n"
+    (tmp_path / "p.log").write_bytes(b"".join(lines))
+    report = verify_log(tmp_path / "p.log", trusted=TRUSTED)
+    assert (report.kind, report.line) == ("edited", 1), report

@@ -150,10 +150,14 @@ def _check(entry: dict[str, Any] | None, index: int, head: str, raw: bytes, late
                                   "--registry or a trusted key)")
     unsigned = {k: v for k, v in entry.items() if k != "sig"}
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(
-            base64.b64decode(entry["sig"], validate=True), canonical(unsigned))
+        signature = base64.b64decode(entry["sig"], validate=True)
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, canonical(unsigned))
     except (InvalidSignature, ValueError):
         return "edited", "signature does not match the entry"
+    # Base64 has spare bits in its last letter: another letter there decodes to the same
+    # signature, and the line would pass here and be caught only at the next one.
+    if base64.b64encode(signature).decode() != entry["sig"]:
+        return "edited", "signature is not in canonical form"
     if entry["prev"] != head:
         return "inserted", ("entry does not chain to the line before it (a line was "
                             "replaced or inserted)")
