@@ -1,6 +1,6 @@
 /* A virtual credline device: the real hook on a pseudo-terminal, with a file as its flash.
  *
- *   virtual-device --flash dev1.bin [--hwid X] [--baud N] [--flash-delay-ms N]
+ *   virtual-device --flash dev1.bin [--hwid X] [--baud N] [--flash-delay-ms N] [--tx-chunk N]
  *                  [--prog-size N] [--power-cut-after-write N] [--corrupt-byte N] [--silent]
  *   virtual-device --flash dev1.bin --dump [--check-password]   (the run-time API's view)
  *
@@ -12,6 +12,10 @@
  * Fault injection: --power-cut-after-write N exits (status 42) in the middle of the Nth byte
  * written to flash (erases count one write per byte), --corrupt-byte N flips a bit of the Nth
  * byte the device sends, --silent never answers. --baud makes each byte take 10/baud s.
+ * --tx-chunk N (1 to 64, default 16) hands what the device sends to the port in writes of at
+ * most N bytes, each once its last byte has crossed the line: what a station reads from a
+ * UART's FIFO or a USB-serial adapter's packets. Never earlier than the line allows, and
+ * without a wake-up and a write for every byte (at 115200 baud, one every 87 us).
  *
  * Time is modelled, not approximated: the line and the flash keep deadlines on the monotonic
  * clock. A byte sent at --baud N leaves 10/N s after the previous one (or after now, when the
@@ -52,12 +56,15 @@ struct flash {
     long delay_ms;
 };
 
+#define MAX_TX_CHUNK 64
+
 struct line {
     int fd;
     long baud;
     long sent;
     long corrupt_at;
     int silent;
+    size_t chunk;       /* bytes handed to the port per write */
     int64_t tx_free;    /* when the transmitter finishes its last byte (ns, monotonic) */
     int64_t rx_done;    /* when the last byte received so far has fully arrived */
 };
@@ -151,9 +158,22 @@ static int flash_erase(void *c, uint32_t addr) {
     return status;
 }
 
+/* Hand `n` bytes to the port once the last of them has crossed the line. */
+static void line_deliver(struct line *l, const uint8_t *out, size_t n) {
+    size_t done = 0;
+    if (l->baud) sleep_until(l->tx_free);
+    while (done < n) {
+        ssize_t w = write(l->fd, out + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;  /* the station closed the port: the bytes are lost on the line */
+        done += (size_t)w;
+    }
+}
+
 static void line_send(void *c, const uint8_t *data, size_t size) {
     struct line *l = c;
-    size_t i;
+    uint8_t out[MAX_TX_CHUNK];
+    size_t i, n = 0;
     if (l->silent) return;
     for (i = 0; i < size; i++) {
         uint8_t b = data[i];
@@ -166,10 +186,14 @@ static void line_send(void *c, const uint8_t *data, size_t size) {
             int64_t now = now_ns();
             if (now > l->tx_free + wire_ns(l, 1)) l->tx_free = now;
             l->tx_free += wire_ns(l, 1);
-            sleep_until(l->tx_free);
         }
-        while (write(l->fd, &b, 1) < 0 && errno == EINTR) {}
+        out[n++] = b;
+        if (n == l->chunk) {
+            line_deliver(l, out, n);
+            n = 0;
+        }
     }
+    if (n) line_deliver(l, out, n);
 }
 
 /* A word that is not erased when the device starts counts as programmed: a restart (power
@@ -224,7 +248,7 @@ int main(int argc, char **argv) {
     struct credline_storage storage = {0};
     struct credline_hook hook;
     const char *path = NULL, *hwid = "virtual";
-    long sector = 4096, unit = 1;
+    long sector = 4096, unit = 1, chunk = 16;
     int i, master, slave, want_dump = 0, want_check = 0;
     struct termios tio;
     for (i = 1; i < argc; i++) {
@@ -241,6 +265,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--flash-delay-ms")) flash.delay_ms = atol(v);
         else if (!strcmp(a, "--power-cut-after-write")) flash.cut_after = atol(v);
         else if (!strcmp(a, "--corrupt-byte")) line.corrupt_at = atol(v);
+        else if (!strcmp(a, "--tx-chunk")) chunk = atol(v);
         else { fprintf(stderr, "virtual-device: unknown option %s\n", a); return 2; }
         i++;
     }
@@ -249,6 +274,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "virtual-device: --prog-size %ld: must be 1, 2, 4, 8, 16 or 32\n", unit);
         return 2;
     }
+    if (chunk < 1 || chunk > MAX_TX_CHUNK) {
+        fprintf(stderr, "virtual-device: --tx-chunk %ld: must be 1 to %d\n", chunk, MAX_TX_CHUNK);
+        return 2;
+    }
+    line.chunk = (size_t)chunk;
     if (sector % unit) { fprintf(stderr, "virtual-device: --sector-size not a multiple of --prog-size\n"); return 2; }
     if (open_flash(&flash, path, (uint32_t)sector, (uint32_t)unit) < 0) { perror(path); return 1; }
     storage.context = &flash;

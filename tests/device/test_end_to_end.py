@@ -24,7 +24,7 @@ from credline.transport.serial_hook import (
     NoAnswer,
     VerifyFailed,
 )
-from credline.transport.virtual import VirtualDevice
+from credline.transport.virtual import BINARY, VirtualDevice
 from tests.boards import KINDS, Device, make_device, require
 from tests.conftest import PASSPHRASE, credline_command, subprocess_env
 from tests.device.conftest import PASSWORD, record
@@ -216,3 +216,11 @@ def test_provision_fails_a_foreign_locked_device_plainly(device: VirtualDevice,
     with open_registry(f"sqlite:///{station_env['db']}", create=False) as reg:
         assert all(row.state is not LifeState.LOCKED for row in reg.devices("B1"))
     assert device.runtime()["serial"] == "OTHER-1"
+
+
+@pytest.mark.parametrize("chunk", ["0", "65", "x"])
+def test_the_virtual_device_refuses_a_write_size_it_cannot_model(tmp_path: Path,
+                                                                 chunk: str) -> None:
+    result = subprocess.run([str(BINARY), "--flash", str(tmp_path / "f.bin"), "--tx-chunk",
+                             chunk], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2 and "--tx-chunk" in result.stderr

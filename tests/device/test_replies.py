@@ -254,10 +254,14 @@ def test_any_bytes_give_a_size_to_wait_for(data: bytes) -> None:
     assert reply_size_at_least(head) >= 7 and received >= len(head)
 
 
-def test_a_throttled_reply_is_read_in_a_few_calls_not_one_a_byte(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1, 16])
+def test_a_throttled_reply_is_read_in_a_few_calls_not_one_a_byte(tmp_path: Path,
+                                                                  chunk: int) -> None:
     """At 115200 baud a byte takes 87 us; waking for each one cost the station a read call
-    a byte, on every port (bench/station.py)."""
-    slow = VirtualDevice(tmp_path / "slow.bin", hwid="SLOW1", baud=115200).start()
+    a byte, on every port (bench/station.py). Bytes one at a time (a bare UART) and in
+    packets (a USB adapter) alike."""
+    slow = VirtualDevice(tmp_path / "slow.bin", hwid="SLOW1", baud=115200,
+                         tx_chunk=chunk).start()
     try:
         with HookLink(slow.port, baud=115200) as link:
             for name, call in (("HELLO", link.hello), ("PUT", lambda: link.put(record())),

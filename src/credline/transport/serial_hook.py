@@ -163,9 +163,16 @@ class HookLink:
         them at the line's rate, then read them at once. Waking for every byte as it comes
         costs the station a read call a byte, on every port at once."""
         received, head = self._deframer.partial()
-        missing = reply_size_at_least(head) - received  # every byte of it is at least one
-        if missing > 1:
-            time.sleep(max(0.0, min(missing * self._byte_time, deadline - time.monotonic())))
+        # Every byte of the reply is at least one on the line, and its closing END is one more.
+        missing = reply_size_at_least(head) + 1 - received
+        if missing <= 1:
+            return
+        try:
+            if self._serial.in_waiting:  # more came meanwhile (a burst, a USB packet)
+                return
+        except LINE_ERRORS:
+            return  # the next read says the device went away
+        time.sleep(max(0.0, min(missing * self._byte_time, deadline - time.monotonic())))
 
     def hello(self) -> Hello:
         return Hello.parse(self.request(HELLO, bytes([PROTOCOL_VERSION])), self.origin)

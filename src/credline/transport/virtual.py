@@ -63,6 +63,7 @@ class VirtualDevice:
     corrupt_byte: int = 0
     silent: bool = False
     prog_size: int = 1  # flash program unit (1, 2, 4, 8, 16, 32): one program per word per erase
+    tx_chunk: int = 0  # bytes a write to the port at most (0: the device's default, 16)
     port: str = ""
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
@@ -71,7 +72,8 @@ class VirtualDevice:
         for flag, value in (("--baud", self.baud), ("--flash-delay-ms", self.flash_delay_ms),
                             ("--power-cut-after-write", self.power_cut_after_write),
                             ("--corrupt-byte", self.corrupt_byte),
-                            ("--prog-size", self.prog_size if self.prog_size != 1 else 0)):
+                            ("--prog-size", self.prog_size if self.prog_size != 1 else 0),
+                            ("--tx-chunk", self.tx_chunk)):
             if value:
                 args += [flag, str(value)]
         return [*args, "--silent"] if self.silent else args
