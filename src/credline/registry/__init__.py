@@ -92,6 +92,9 @@ class Registry(CellRows):
         # transactions itself.
         self._group: GroupCommit | None = None
         self._writing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        # SQLite: the one connection that writes, kept open and used only under the lock
+        # (a pool checkout, its events and its reset cost more than a device's move).
+        self._writer: Connection | None = None
         if engine.dialect.name == "sqlite":
             writer = threading.Lock()
             self._writing = writer
@@ -110,9 +113,21 @@ class Registry(CellRows):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
+        """One transaction, without the writer lock (the caller holds it where there is one)."""
         try:
-            with self._engine.begin() as conn:
-                yield conn
+            if self._group is None:  # PostgreSQL: a pooled connection, many at once
+                with self._engine.begin() as conn:
+                    yield conn
+                return
+            if self._writer is None:
+                self._writer = self._engine.connect()
+            try:
+                with self._writer.begin():
+                    yield self._writer
+            except DBAPIError:  # the connection itself may be what failed: a fresh one next
+                self._writer.close()
+                self._writer = None
+                raise
         except IntegrityError:
             raise
         except DBAPIError as exc:
@@ -174,6 +189,10 @@ class Registry(CellRows):
                                 f"credline reads version {s.SCHEMA_VERSION} only")
 
     def close(self) -> None:
+        with self._writing:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self._engine.dispose()
         self._reader.dispose()
 
