@@ -216,8 +216,9 @@ def _other_holder(row: Row, device: Device, stations: dict[str, bytes]) -> str |
 def _device_edits(device: Device, row: Row | None, closed: bool,
                   stations: dict[str, bytes]) -> list[tuple[str, dict[str, object]]]:
     where = {"p": device.product, "s": device.serial, "g": device.generation}
-    if row is None or (row.state is S.RESERVED and not row.now.reserved_by_log):
-        return []  # the registry reserves first: no log fact stands behind it yet
+    if row is None or (row.state is S.RESERVED and not row.now.reserved_by_log) or (
+            row.state is None and device.state is S.RESERVED):
+        return []  # the registry reserves first (again): no log fact stands behind it yet
     allowed = set() if closed else set(row.now.behind)  # the write-ahead allowance
     found = [(SET["state"], {**where, "v": state.value})
              for state in S if state not in allowed | {device.state}

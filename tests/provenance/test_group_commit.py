@@ -132,3 +132,36 @@ def test_a_group_that_fails_with_a_bug_answers_every_waiting_port(
     assert len(results) == 1 and len(errors) == 3  # nobody is left waiting for ever
     assert all(isinstance(exc, RuntimeError) for exc in errors)
     assert verify_log(path, trusted=TRUSTED).entries == 1
+
+
+def test_entries_appended_together_stay_together_and_share_one_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A station logs a device's reservation and its binding with one call: the two lie
+    side by side in the log, whatever other ports append meanwhile, durable together."""
+    path = tmp_path / "p.log"
+    log = ProvenanceLog.open(path, SIGNER, "st1")
+    fsync = HeldFsync()
+    monkeypatch.setattr(os, "fsync", fsync)
+    out: dict[int, list[int]] = {}
+
+    def pair(i: int) -> None:
+        done = log.append_all([("device.reserved", {"serial": f"SN{i}"}),
+                               ("device.written", {"serial": f"SN{i}"})])
+        out[i] = [a.seq for a in done]
+
+    first = threading.Thread(target=pair, args=(0,))
+    first.start()
+    assert fsync.entered.wait(10)
+    others = [threading.Thread(target=pair, args=(i,)) for i in range(1, 6)]
+    for thread in others:
+        thread.start()
+    while len(log._queue) < 2 * 5:
+        threading.Event().wait(0.005)
+    fsync.release.set()
+    for thread in (first, *others):
+        thread.join(10)
+    assert sorted(out) == list(range(6))
+    assert all(second == first_seq + 1 for first_seq, second in out.values())
+    assert len(fsync.sizes) == 2  # the first pair, then the five that queued behind it
+    lines = path.read_text().splitlines()
+    assert len(lines) == 12 and verify_log(path, trusted=TRUSTED).ok

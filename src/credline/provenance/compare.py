@@ -269,6 +269,8 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
                 f"the logs have {name} {move.state} (this entry); the registry has no row")
         return False
     open_ = cell.is_open(device.batch_id)
+    if move.state is None and device.state is R.RESERVED and open_:
+        return True  # reserved again after its release: the registry first, the entry follows
     if device.state != move.state and not (open_ and device.state in move.behind):
         logged = "released" if move.state is None else move.state
         cell.at(move.line, "registry disagrees",

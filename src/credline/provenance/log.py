@@ -70,8 +70,23 @@ class _Request:
     fields: dict[str, Any]
     sealing: bool = False  # a checkpoint: entries and head are filled in at signing
     pending: dict[str, Any] | None = None
+    pending_hash: str = ""
     entry: dict[str, Any] | None = None  # set once the entry is on disk
+    line_hash: str = ""  # of the entry's line: what the next entry chains to
     error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An entry on disk, and the hash of its line (what acknowledges it, and what the next
+    entry chains to)."""
+
+    entry: dict[str, Any]
+    line_hash: str
+
+    @property
+    def seq(self) -> int:
+        return int(self.entry["seq"])
 
 
 class ProvenanceLog:
@@ -123,20 +138,28 @@ class ProvenanceLog:
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Sign and durably append one entry; returns it (thread-safe)."""
-        for name, value in fields.items():
-            if name.lower() in FORBIDDEN_FIELDS or isinstance(value, Password):
-                raise BadInput(f"provenance field {name!r} refused: the log never holds "
-                               "passwords or keys")
-        return self._commit(_Request(event, fields))
+        return self.append_all([(event, fields)])[0].entry
 
-    def _commit(self, request: _Request) -> dict[str, Any]:
+    def append_all(self, items: list[tuple[str, dict[str, Any]]]) -> list[Appended]:
+        """Sign and durably append entries, one after another in the log with nothing
+        between them, in one write and one fsync; returns them in order (thread-safe)."""
+        for _, fields in items:
+            for name, value in fields.items():
+                if name.lower() in FORBIDDEN_FIELDS or isinstance(value, Password):
+                    raise BadInput(f"provenance field {name!r} refused: the log never holds "
+                                   "passwords or keys")
+        return self._commit([_Request(event, fields) for event, fields in items])
+
+    def _commit(self, requests: list[_Request]) -> list[Appended]:
         """Group commit: the first thread in writes every entry waiting by then, in order, in
-        one write and one fsync, and each returns once its own entry is on disk. One port's
-        entry waits at most for the fsync already under way; none returns before its fsync."""
+        one write and one fsync, and each returns once its own entries are on disk. One
+        port's entry waits at most for the fsync already under way; none returns before its
+        fsync."""
         with self._queue_lock:
-            self._queue.append(request)
+            self._queue.extend(requests)  # together: one leader writes them all, in order
+        last = requests[-1]
         with self._write_lock:
-            if request.entry is None and request.error is None:
+            if last.entry is None and last.error is None:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
                 try:
@@ -146,10 +169,11 @@ class ProvenanceLog:
                         if waiting.entry is None and waiting.error is None:
                             waiting.error = exc
                     raise
-        if request.error is not None:
-            raise request.error
-        assert request.entry is not None
-        return request.entry
+        for request in requests:
+            if request.error is not None:
+                raise request.error
+        return [Appended(request.entry, request.line_hash) for request in requests
+                if request.entry is not None]
 
     def _write(self, group: list[_Request]) -> None:
         try:
@@ -170,6 +194,7 @@ class ProvenanceLog:
                     request.pending = entry
                     lines.append(line)
                     seq, head = seq + 1, line_hash(line)
+                    request.pending_hash = head
                 data = b"".join(lines)
                 try:
                     if os.write(fd, data) != len(data):
@@ -188,7 +213,7 @@ class ProvenanceLog:
             return
         self.seq, self.head, self._size = seq, head, start + len(data)
         for request in group:
-            request.entry = request.pending
+            request.entry, request.line_hash = request.pending, request.pending_hash
 
     def _sign(self, *, event: str, fields: dict[str, Any], seq: int, head: str
               ) -> dict[str, Any]:
@@ -237,7 +262,7 @@ class ProvenanceLog:
         return sealed[0]
 
     def _seal(self, batch_id: str) -> dict[str, Any]:
-        return self._commit(_Request("checkpoint", {"batch": batch_id}, sealing=True))
+        return self._commit([_Request("checkpoint", {"batch": batch_id}, sealing=True)])[0].entry
 
 
 def _tail(path: Path, data: bytes) -> tuple[int, str]:

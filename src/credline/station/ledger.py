@@ -4,8 +4,10 @@ Write-ahead order, everywhere a password's fate changes: the signed log entry is
 (and fsynced) first, then the registry moves and acknowledges that entry as the station's
 log head. After a crash the log may be one step ahead of the registry, never behind it,
 which is what ``audit verify`` checks. (A reservation is the exception: the registry
-decides who wins a serial, so its row comes first and its entry right after; a reserved row
-holds no password, and a reserved row without an entry is allowed by the audit.)
+decides who wins a serial, so its row comes first and its entry after; a reserved row
+holds no password, and a reserved row without an entry is allowed by the audit. The entry
+goes to the log together with the device's next one, ``device.written`` as a rule, in one
+write and one fsync, and so before any password is bound.)
 
 Rows in flight are held under a lease that a background thread renews for the devices this
 run is working on; a device that goes away mid-way is *parked* (its lease lapses at once), so
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from credline.core.errors import BadInput, os_failure
+from credline.core.errors import BadInput, CredlineError, os_failure
 from credline.core.lifecycle import DeviceState
 from credline.provenance import ProvenanceLog, line_hash_of
 from credline.registry import (
@@ -109,6 +111,8 @@ class RegistryLedger:
         # hardware id): every later entry repeats them, without a registry read each time.
         self._facts: dict[str, dict[str, object]] = {}
         self._reserved: dict[str, Device] = {}  # rows reserve() returned, until assign()
+        # Reservations whose entry waits for the device's next entry (see the module).
+        self._unlogged: dict[str, dict[str, object]] = {}
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease renewal",
                                          daemon=True)
@@ -120,12 +124,30 @@ class RegistryLedger:
 
     # -- plumbing ----------------------------------------------------------------------------
     def _record(self, event: str, serial: str | None = None, **fields: object) -> Ack:
+        """Append the entry (after the serial's reservation entry, if that still waits);
+        returns the acknowledgement of the last one."""
+        items = []
         if serial is not None:
             fields["serial"] = serial
+            reserved = self._unlogged.pop(serial, None)
+            if reserved is not None:
+                items.append(("device.reserved", self._stamped(reserved)))
+        items.append((event, self._stamped(fields)))
         # The log orders its writers itself, and ports that append at once share one fsync.
-        entry = self.log.append(event, batch=self.scope.batch, product=self.scope.product,
-                                operator=self.scope.operator, **fields)
-        return Ack(self.scope.station_id, int(entry["seq"]), line_hash_of(entry))
+        last = self.log.append_all(items)[-1]
+        return Ack(self.scope.station_id, last.seq, last.line_hash)
+
+    def _stamped(self, fields: dict[str, object]) -> dict[str, object]:
+        return {"batch": self.scope.batch, "product": self.scope.product,
+                "operator": self.scope.operator, **fields}
+
+    def flush(self) -> None:
+        """Write the reservation entries still waiting for a next entry (a run that ends
+        between a reservation and its device's next step)."""
+        waiting = [self._unlogged.pop(serial) for serial in list(self._unlogged)]
+        if waiting:
+            self.log.append_all([("device.reserved", self._stamped(fields))
+                                 for fields in waiting])
 
     def _renew(self) -> None:
         period = self.holder.lease / 3
@@ -140,6 +162,10 @@ class RegistryLedger:
     def close(self) -> None:
         self._stop.set()
         self._renewer.join(timeout=5)
+        # Best effort: a reservation's entry is one the audit can do without, and a log
+        # that cannot be written has already stopped the run with its own message.
+        with contextlib.suppress(CredlineError):
+            self.flush()
 
     def _working(self, serial: str, on: bool) -> None:
         with self._lock:
@@ -159,8 +185,10 @@ class RegistryLedger:
                 self.release(device.serial, device.port, "left reserved by an earlier run")
         pending = [Pending(d.serial, d.state, d.generation) for d in mine
                    if d.state.bound and d.state is not DeviceState.LOCKED]
-        done = [d.serial for d in rows if not d.state.in_flight]
-        return pending, done
+        return pending, _done(rows)
+
+    def done(self) -> list[str]:
+        return _done(self.registry.devices(self.scope.batch))
 
     def unfinished(self) -> list[Pending]:
         """This station's written or verified devices, still waiting for their device."""
@@ -172,6 +200,7 @@ class RegistryLedger:
     def finish(self, complete: bool) -> str:
         """End of run: close the batch with a signed checkpoint when nothing of it is in
         flight on any station; otherwise say why it stays open."""
+        self.flush()
         if self.closed:
             return "batch was already closed"
         if complete:
@@ -210,7 +239,7 @@ class RegistryLedger:
             raise Refused(str(exc)) from None
         self._working(serial, True)
         self._reserved[serial] = row
-        self._record("device.reserved", serial, port=port, hardware_id=hardware_id)
+        self._unlogged[serial] = {"serial": serial, "port": port, "hardware_id": hardware_id}
 
     def assign(self, serial: str, fingerprint_at: Callable[[int], str]) -> tuple[int, str]:
         return self.registry.assign_fingerprint(self.scope.batch, self.scope.product, serial,
@@ -301,6 +330,10 @@ class RegistryLedger:
         """(serial, generation) of every device locked in this batch, by any station."""
         return sorted((d.serial, d.generation)
                       for d in self.registry.devices(self.scope.batch, DeviceState.LOCKED))
+
+
+def _done(rows: list[Device]) -> list[str]:
+    return [d.serial for d in rows if not d.state.in_flight]
 
 
 def _facts_of(device: Device) -> dict[str, object]:
