@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -248,3 +248,50 @@ def test_device_reported_serials(master_key: LocalKey, ledgers: Ledgers) -> None
         "hw-0-0", "hw-0-1", "hw-1-0", "hw-1-1"]
     for device in bench.devices:
         assert device.locked and device.record and device.record.serial == device.hardware_id
+
+
+def test_the_station_that_finishes_last_closes_the_batch(
+        profile: Profile, master_key: LocalKey, tmp_path: Path) -> None:
+    """Two stations on one work order: st2 runs all its devices while st1's only device is
+    in flight, and ends first (the batch cannot close: st1 holds a serial). st1 never tries
+    the serials st2 did, yet when it ends it must see the work order done and close the
+    batch; before, both ended "not complete" and the batch stayed open."""
+    serials = [f"SN{i:04d}" for i in range(4)]
+    first = Ledgers(tmp_path / "cell", World(), station="st1")
+    second = Ledgers(tmp_path / "cell", World(), station="st2")
+    try:
+        bench1 = make_bench(first.world, 1, 1)
+        bench2 = Bench(second.world, {"q0": [FakeDevice(f"hw-st2-{i}", second.world)
+                                             for i in range(3)]})
+        closed_when_second_ended: list[bool] = []
+
+        def while_first_is_writing(event: Event) -> None:
+            if isinstance(event, PortEvent) and event.phase is Phase.WRITING \
+                    and not closed_when_second_ended:
+                run_station(bench2, second, profile, master_key, serials, idle_exit=0.05)
+                closed_when_second_ended.append(second.closed)
+
+        assert run_station(bench1, first, profile, master_key, serials,
+                           events=_Calling(while_first_is_writing), idle_exit=0.05)
+        assert closed_when_second_ended == [False]  # st1 held SN0000 when st2 ended
+        assert first.closed
+        rows = first.rows()
+        assert {s: r.station_id for s, r in rows.items()} == {
+            "SN0000": "st1", "SN0001": "st2", "SN0002": "st2", "SN0003": "st2"}
+        assert all(r.state is DeviceState.LOCKED for r in rows.values())
+    finally:
+        for ledger in second.runs:
+            ledger.close()
+        first.close()
+
+
+class _Calling(list[Event]):
+    """An events list that also hands each event to a function as it comes."""
+
+    def __init__(self, call: Callable[[Event], None]) -> None:
+        super().__init__()
+        self._call = call
+
+    def append(self, event: Event) -> None:
+        super().append(event)
+        self._call(event)

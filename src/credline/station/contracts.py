@@ -47,6 +47,10 @@ class Ledger(Protocol):
 
     def unfinished(self) -> list[Pending]: ...
 
+    def done(self) -> list[str]:
+        """Serials the batch is done with (locked, failed or retired), on any station."""
+        ...
+
     def reserve(self, serial: str, port: str, hardware_id: str,
                 fingerprint_at: Callable[[int], str] | None = None) -> None:
         """Hold ``serial`` for this device (Busy, AlreadyDone or Refused if it may not);

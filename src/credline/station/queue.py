@@ -76,6 +76,14 @@ class WorkQueue:
             if serial not in self._deferred and not self.from_device:
                 self._deferred.append(serial)
 
+    def drop(self, serials: Iterable[str]) -> None:
+        """The batch is done with these elsewhere (another station of the cell): never hand
+        them out, and do not count them as left."""
+        gone = set(serials)
+        with self._lock:
+            self._queue = deque(s for s in self._queue if s not in gone)
+            self._deferred = deque(s for s in self._deferred if s not in gone)
+
     def finish(self, serial: str) -> None:
         """The serial's device is done here (passed, failed, or parked for its device)."""
         with self._lock:

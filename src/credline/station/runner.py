@@ -155,6 +155,10 @@ class Station(DeviceSteps):
 
     def _wrap_up(self) -> bool:
         unfinished = self.ledger.unfinished()
+        if self.queue.left or self.queue.deferred:
+            # Other stations of the cell may have done the rest of the work order meanwhile:
+            # the last station to finish must see it, or nobody closes the batch.
+            self.queue.drop(self.ledger.done())
         mine_done = (not self.queue.from_device and self.queue.left == 0 and not unfinished)
         outcome = self.ledger.finish(mine_done)
         sheet = self._write_sheet()
