@@ -129,7 +129,7 @@ def whole_station(root: Path, devices: list[str], lines: int) -> tuple[float, fl
     options = StationOptions(batch="bench-1", ports=tuple(map(str, rack.links)),
                              work_order=order, registry_url=url,
                              log_path=root / "provenance.jsonl", station_key=root / "station.key",
-                             label_dir=root / "labels", count=len(devices), poll=0.02)
+                             label_dir=root / "labels", count=len(devices))
     built = build_station(load_profile(PROFILE), key, options, rack.on_event)
     try:
         start, cpu = time.perf_counter(), time.process_time()
