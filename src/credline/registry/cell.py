@@ -27,6 +27,7 @@ from credline.registry.devices import (
     _lapsed,
     _Row,
     state_in,
+    station_statements,
 )
 
 # Built once: every HELLO on every port asks it.
@@ -38,6 +39,12 @@ _CLAIMABLE = select(s.devices.c.id).where(
 
 class CellRows(DeviceRows):
     """Device rows as a cell of stations shares them."""
+
+    def prepare_for_station(self) -> None:
+        """Compile the statements a station's every device runs, before the first device
+        (which waited 4 ms for them, every port's first device at once)."""
+        for statement in (_CLAIMABLE, *station_statements()):
+            self._prepared.prepare(statement)
 
     def claim(self, batch_id: str, product: str, hardware_id: str, holder: Holder,
               port: str = "") -> Device | None:

@@ -24,6 +24,7 @@ from credline.core.lifecycle import IN_FLIGHT, DeviceState, sources
 from credline.files.output import output_text
 from credline.registry import schema as s
 from credline.registry.connect import now
+from credline.registry.prepared import PreparedCache
 
 T = TypeVar("T")
 MAX_GENERATION_TRIES = 64
@@ -151,11 +152,22 @@ def _move_statement(target: DeviceState, holder_only: bool, extra: tuple[str, ..
         {name: bindparam(f"v_{name}") for name in columns}).returning(s.devices.c.batch_id)
 
 
+def station_statements() -> list[Any]:
+    """Every statement a station's devices run in a normal run: reserve, bind, verify, lock
+    or fail, with the event and the acknowledgement of each."""
+    moves = [_move_statement(DeviceState.WRITTEN, True, ("hardware_id",)),
+             _move_statement(DeviceState.VERIFIED, True, ()),
+             _move_statement(DeviceState.LOCKED, True, ("lease_until",)),
+             _move_statement(DeviceState.FAILED, True, ("lease_until",))]
+    return [_BATCH_STATE_FOR_SHARE, _INSERT_DEVICE, _EVENT, _ACK, *moves]
+
+
 class DeviceRows:
     """The device half of :class:`credline.registry.Registry` (a mixin over its plumbing)."""
 
     url: str
     _batch_keys: dict[str, str]
+    _prepared: PreparedCache
 
     def _tx(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError

@@ -68,8 +68,13 @@ class PreparedCache:
     def run(self, conn: Connection, statement: ClauseElement,
             values: Mapping[str, Any]) -> Any:
         """``statement`` (built once, at module level or cached) with ``values``."""
+        return self.prepare(statement).run(conn, values)
+
+    def prepare(self, statement: ClauseElement) -> Prepared:
+        """``statement`` compiled (once): a station prepares its statements before its
+        first device, which would otherwise wait for them."""
         found = self._prepared.get(id(statement))
         if found is None or found[0] is not statement:
             found = self._prepared[id(statement)] = (statement,
                                                      Prepared(statement, self._dialect))
-        return found[1].run(conn, values)
+        return found[1]

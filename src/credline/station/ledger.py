@@ -113,6 +113,7 @@ class RegistryLedger:
         self._reserved: dict[str, Device] = {}  # rows reserve() returned, until assign()
         # Reservations whose entry waits for the device's next entry (see the module).
         self._unlogged: dict[str, dict[str, object]] = {}
+        registry.prepare_for_station()
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease renewal",
                                          daemon=True)
