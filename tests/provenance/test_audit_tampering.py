@@ -234,3 +234,21 @@ def test_a_serial_reserved_again_after_its_release_audits_clean_before_its_entry
         assert not cell.audit("st1").ok  # a bound row with no entry behind it is still caught
     finally:
         cell.close()
+
+
+def test_a_claim_audits_clean_before_the_claiming_station_moves_the_row(tmp_path: Path
+                                                                        ) -> None:
+    """A claim lands in the registry first and no move acknowledges it: until the claiming
+    station's next step, its head stands before the claim entry (found by the audit
+    property test: "the head was set back", a false finding during a running cell)."""
+    cell = Cell(f"sqlite:///{tmp_path / 'f.db'}", tmp_path, ("st1", "st2"))
+    try:
+        provision(cell.start("st1"), "SN1", until=S.WRITTEN, hardware_id="hw-1")
+        cell.ledgers[("st1", "B1")].park("SN1")
+        assert cell.start("st2").claim("hw-1", "/dev/st2") is not None
+        report = cell.audit("st1", "st2")
+        assert report.ok, report.findings
+        assert cell.sql("UPDATE stations SET log_seq = 0 WHERE station_id = 'st1'")
+        assert not cell.audit("st1", "st2").ok  # st1's own head set back is still caught
+    finally:
+        cell.close()

@@ -24,7 +24,7 @@ from typing import Any
 
 from credline.core.lifecycle import FINAL, DeviceState
 from credline.provenance.chain import Chain, Finding, Line
-from credline.provenance.replay import Replay, Row
+from credline.provenance.replay import Move, Replay, Row
 from credline.registry import Device, Snapshot
 
 R = DeviceState
@@ -285,8 +285,17 @@ def _row(cell: _Cell, row: Row | None, device: Device | None) -> bool:
                 f"the registry's {name} differs from the logs: {'; '.join(differences)}")
         return False
     if device.state == move.state and device.state is not R.RESERVED:
-        cell.relied_on(*move.run)
+        cell.relied_on(*_acknowledged_step(row).run)
     return True
+
+
+def _acknowledged_step(row: Row) -> Move:
+    """The row's last step whose entry a registry move acknowledged: a claim lands in the
+    registry first and is never acknowledged (its station's head may stand before it)."""
+    for move in reversed(row.moves):
+        if move.line.event != "device.claimed":
+            return move
+    return row.now
 
 
 def _differences(row: Row, device: Device, open_: bool) -> list[str]:
