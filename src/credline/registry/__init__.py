@@ -95,6 +95,11 @@ class Registry(CellRows):
         # SQLite: the one connection that writes, kept open and used only under the lock
         # (a pool checkout, its events and its reset cost more than a device's move).
         self._writer: Connection | None = None
+        # SQLite: reading connections, kept open and lent to one thread at a time (every
+        # HELLO of every port asks the registry whether the device has a row to finish, and
+        # the pool's checkout, events and reset cost more than that question).
+        self._idle_readers: list[Connection] = []
+        self._readers_lock = threading.Lock()
         if engine.dialect.name == "sqlite":
             writer = threading.Lock()
             self._writing = writer
@@ -146,9 +151,28 @@ class Registry(CellRows):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
+        """One read transaction: one consistent view, given up at the end."""
         try:
-            with self._reader.connect() as conn:
-                yield conn
+            if self._group is None:  # PostgreSQL: a pooled connection
+                with self._reader.connect() as pooled:
+                    yield pooled
+                return
+            with self._readers_lock:
+                lent = self._idle_readers.pop() if self._idle_readers else None
+            if lent is None:
+                lent = self._reader.connect()
+            broken = False
+            try:
+                with lent.begin():
+                    yield lent
+            except DBAPIError:  # the connection itself may be what failed: a fresh one next
+                broken = True
+                lent.close()
+                raise
+            finally:
+                if not broken:
+                    with self._readers_lock:
+                        self._idle_readers.append(lent)
         except DBAPIError as exc:
             raise describe(self.url, exc) from None
 
@@ -193,6 +217,10 @@ class Registry(CellRows):
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        with self._readers_lock:
+            readers, self._idle_readers = self._idle_readers, []
+        for reader in readers:
+            reader.close()
         self._engine.dispose()
         self._reader.dispose()
 
