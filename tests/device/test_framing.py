@@ -7,7 +7,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credline.core.errors import RecordError
@@ -124,3 +124,39 @@ def test_the_deframer_finds_the_same_frames_however_the_bytes_arrive(
                     for item in deframer.feed(data[at:at + size])]
         at += size
     assert chunked == whole
+
+
+def _unslip_reference(data: bytes) -> bytes:
+    """RFC 1055 read byte by byte, as the C hook reads it: the model the fast path must match."""
+    out, escape = bytearray(), False
+    for byte in data:
+        if escape:
+            if byte not in (0xDC, 0xDD):
+                raise FrameError(f"bad SLIP escape 0x{byte:02x}")
+            out.append(0xC0 if byte == 0xDC else 0xDB)
+            escape = False
+        elif byte == 0xDB:
+            escape = True
+        else:
+            out.append(byte)
+    if escape:
+        raise FrameError("frame ends inside an escape")
+    return bytes(out)
+
+
+@settings(max_examples=2000)
+@given(parts=st.lists(st.sampled_from([b"\xdb", b"\xdc", b"\xdd", b"\xc0", b"a"])
+                      | st.binary(max_size=4), max_size=40))
+def test_unslip_reads_any_bytes_as_the_byte_by_byte_reading_does(parts: list[bytes]) -> None:
+    from credline.core.framing import unslip
+
+    data = b"".join(parts)
+    expected: bytes | str
+    try:
+        expected = _unslip_reference(data)
+    except FrameError as exc:
+        expected = str(exc)
+    try:
+        assert unslip(data) == expected
+    except FrameError as exc:
+        assert str(exc) == expected

@@ -16,6 +16,8 @@ from credline.core.errors import FrameError
 PROTOCOL_VERSION = 1
 MAX_FRAME = 512  # decoded bytes, header and CRC included
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
+_END = bytes([END])
+_ESC = bytes([ESC])
 
 
 __all__ = ["END", "ESC", "MAX_FRAME", "PROTOCOL_VERSION", "Deframer", "Frame", "FrameError",
@@ -40,23 +42,22 @@ class Frame:
 
 
 def unslip(data: bytes) -> bytes:
-    out = bytearray()
-    escape = False
-    for byte in data:
-        if escape:
-            if byte == ESC_END:
-                out.append(END)
-            elif byte == ESC_ESC:
-                out.append(ESC)
-            else:
-                raise FrameError(f"bad SLIP escape 0x{byte:02x}")
-            escape = False
-        elif byte == ESC:
-            escape = True
+    """A frame's bytes with SLIP's escapes undone; a bad escape raises FrameError."""
+    pieces = bytes(data).split(_ESC)  # the text between escapes, a chunk at a time
+    out = bytearray(pieces[0])
+    for i in range(1, len(pieces)):
+        piece = pieces[i]
+        if not piece:  # the escape is the last byte, or another escape follows it
+            if i == len(pieces) - 1:
+                raise FrameError("frame ends inside an escape")
+            raise FrameError(f"bad SLIP escape 0x{ESC:02x}")
+        if piece[0] == ESC_END:
+            out.append(END)
+        elif piece[0] == ESC_ESC:
+            out.append(ESC)
         else:
-            out.append(byte)
-    if escape:
-        raise FrameError("frame ends inside an escape")
+            raise FrameError(f"bad SLIP escape 0x{piece[0]:02x}")
+        out += piece[1:]
     return bytes(out)
 
 
@@ -72,7 +73,6 @@ def decode(data: bytes) -> Frame:
     return Frame(seq=raw[1], cmd=raw[2], body=raw[3:-4], version=raw[0])
 
 
-_END = bytes([END])
 _BUFFER_LIMIT = 2 * MAX_FRAME + 3  # every byte of a fully escaped frame, and one more
 
 
