@@ -52,6 +52,7 @@ from credline.registry.devices import (
 )
 from credline.registry.group import GroupCommit
 from credline.registry.prepared import PreparedCache
+from credline.registry.reading import DeviceReads
 from credline.registry.terms import SupportPeriod, enforce, support_period, support_periods
 
 T = TypeVar("T")
@@ -76,7 +77,7 @@ class Snapshot:
     events: list[dict[str, Any]]
 
 
-class Registry(CellRows):
+class Registry(CellRows, DeviceReads):
     """A connection to one registry database. Use :func:`open_registry`."""
 
     def __init__(self, url: str, engine: Engine, reader: Engine) -> None:
