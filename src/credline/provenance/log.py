@@ -169,11 +169,13 @@ class ProvenanceLog:
                         if waiting.entry is None and waiting.error is None:
                             waiting.error = exc
                     raise
+        appended = []
         for request in requests:
             if request.error is not None:
                 raise request.error
-        return [Appended(request.entry, request.line_hash) for request in requests
-                if request.entry is not None]
+            assert request.entry is not None  # written, since no error was set
+            appended.append(Appended(request.entry, request.line_hash))
+        return appended
 
     def _write(self, group: list[_Request]) -> None:
         try:
