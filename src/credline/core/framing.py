@@ -104,7 +104,7 @@ class Deframer:
         unescaped, as far as they read cleanly). What a reader needs to tell how much of
         the frame is still to come."""
         raw = bytes(self._buffer)
-        clean = raw[:-1] if raw.endswith(bytes([ESC])) else raw  # an escape half received
+        clean = raw[:-1] if raw.endswith(_ESC) else raw  # an escape half received
         try:
             return len(raw), unslip(clean)
         except FrameError:

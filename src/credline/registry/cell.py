@@ -34,7 +34,7 @@ from credline.registry.devices import (
 _CLAIMABLE = select(s.devices.c.id).where(
     s.devices.c.batch_id == bindparam("b_batch"), s.devices.c.product == bindparam("b_product"),
     s.devices.c.hardware_id == bindparam("b_hardware"),
-    state_in((DeviceState.WRITTEN, DeviceState.VERIFIED)))
+    state_in(_BOUND_IN_FLIGHT))
 
 
 class CellRows(DeviceRows):
@@ -61,7 +61,7 @@ class CellRows(DeviceRows):
                 return None
         bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
                  s.devices.c.hardware_id == hardware_id,
-                 s.devices.c.state.in_(_BOUND_IN_FLIGHT)]
+                 state_in(_BOUND_IN_FLIGHT)]
         with self._tx() as conn:
             row = conn.execute(update(s.devices).where(
                 *bound, or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(

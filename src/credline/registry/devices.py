@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from credline.core.errors import BadInput, CredlineError, RegistryError, SerialTaken
-from credline.core.lifecycle import IN_FLIGHT, DeviceState, sources
+from credline.core.lifecycle import BOUND, IN_FLIGHT, DeviceState, sources
 from credline.registry import schema as s
 from credline.registry.connect import now
 from credline.registry.prepared import PreparedCache
@@ -44,7 +44,8 @@ _INSERT_DEVICE = _inserting(s.devices)
 _BATCH_STATE_FOR_SHARE = select(s.batches.c.state).where(
     s.batches.c.batch_id == bindparam("b_batch")).with_for_update(read=True)
 _IN_FLIGHT = [state.value for state in IN_FLIGHT]
-_BOUND_IN_FLIGHT = [DeviceState.WRITTEN.value, DeviceState.VERIFIED.value]
+# Bound to a device and not finished: the rows a device can claim back (written, verified).
+_BOUND_IN_FLIGHT = BOUND & IN_FLIGHT
 
 
 def live() -> Any:

@@ -29,11 +29,10 @@ class Prepared:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = compiled.string
+        self._processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in compiled.binds.items():
             if bind.value is not None or bind.callable is not None:
                 raise ValueError(f"{name}: a prepared statement takes every value at run time")
-        self._processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self._processors[name] = process
