@@ -34,7 +34,8 @@ __all__ = ["Label", "LabelFormat", "LabelSink", "LabelSpec", "make_label", "spec
 class LabelSink:
     """Writes one ZPL file per device (and sends it to the printer), and the PDF sheet.
 
-    Thread-safe: station workers call :meth:`emit` concurrently. ZPL files are named
+    Thread-safe: station workers call :meth:`emit` concurrently, and the printer gets one
+    label at a time. ZPL files are named
     ``<serial>.zpl`` in ``directory``; the sheet is ``<batch>-labels.pdf``.
     """
 
@@ -42,7 +43,7 @@ class LabelSink:
         self.directory = directory
         self.spec = spec
         self.batch = batch
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the printer's: one label at a time
         if spec.template is not None:
             zpl.check_template(spec.template)
 
@@ -72,10 +73,12 @@ class LabelSink:
         if self.spec.template is not None:  # hand-written: its fixed geometry may not fit
             zpl.check_geometry(text, "[label] template")
         path = self.directory / f"{label.serial}.zpl"
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write_private(path, text.encode("utf-8"))
-            if self.spec.printer:
+        # Each device has a file of its own: ports write theirs at once (their fsyncs share
+        # the file system's journal commits); only the printer takes one label at a time.
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_private(path, text.encode("utf-8"))
+        if self.spec.printer:
+            with self._lock:
                 send_to_printer(self.spec.printer, text)
         return path
 
