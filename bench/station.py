@@ -106,8 +106,9 @@ class Rack:
             os.replace(ready.pop(0), link)
             self.queues.append(ready)
         self.passed = 0
+        self._counting = threading.Lock()  # every port's thread reports its PASS here
         self.done = threading.Event()
-        self.total = len(devices)
+        self.total = share * lines
 
     def on_event(self, event: Event) -> None:
         if not (isinstance(event, PortEvent) and event.phase is Phase.PASS):
@@ -115,9 +116,10 @@ class Rack:
         k = self.links.index(Path(event.port))
         if self.queues[k]:
             os.replace(self.queues[k].pop(0), self.links[k])
-        self.passed += 1
-        if self.passed == self.total:
-            self.done.set()
+        with self._counting:
+            self.passed += 1
+            if self.passed == self.total:
+                self.done.set()
 
 
 @contextlib.contextmanager
