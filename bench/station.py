@@ -129,7 +129,7 @@ def rack_folder(root: Path) -> Iterator[Path]:
 
     On ext4 without a journal (this project's reference machine), every file made within
     half a minute of a deletion skips the inodes freed that recently, reading each: with
-    the rack's links on the same disk, a label file took 0.35 ms more to make."""
+    the rack's links on the same disk, a label file took 0.2-0.35 ms more to make."""
     memory = Path("/dev/shm")  # noqa: S108  (a private mkdtemp folder is made inside)
     if not (memory.is_dir() and os.access(memory, os.W_OK)):
         yield root / "ports"

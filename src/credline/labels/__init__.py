@@ -35,8 +35,8 @@ class LabelSink:
     """Writes one ZPL file per device (and sends it to the printer), and the PDF sheet.
 
     Thread-safe: station workers call :meth:`emit` concurrently, and the printer gets one
-    label at a time. ZPL files are named
-    ``<serial>.zpl`` in ``directory``; the sheet is ``<batch>-labels.pdf``.
+    label at a time. ZPL files are named ``<serial>.zpl`` in ``directory``; the sheet is
+    ``<batch>-labels.pdf``.
     """
 
     def __init__(self, directory: Path, spec: LabelSpec, batch: str) -> None:
@@ -73,8 +73,8 @@ class LabelSink:
         if self.spec.template is not None:  # hand-written: its fixed geometry may not fit
             zpl.check_geometry(text, "[label] template")
         path = self.directory / f"{label.serial}.zpl"
-        # Each device has a file of its own: ports write theirs at once (their fsyncs share
-        # the file system's journal commits); only the printer takes one label at a time.
+        # Each device has a file of its own: ports write theirs at once (the disk takes
+        # their fsyncs side by side); only the printer takes one label at a time.
         self.directory.mkdir(parents=True, exist_ok=True)
         write_private(path, text.encode("utf-8"))
         if self.spec.printer:
@@ -101,7 +101,6 @@ class LabelSink:
         if self.spec.format is LabelFormat.ZPL:
             return None
         data = pdf.render_sheet(labels, self.spec, title=f"credline labels, batch {self.batch}")
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write_private(self.sheet_path, data)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_private(self.sheet_path, data)  # once, at the end of the run
         return self.sheet_path
