@@ -109,8 +109,8 @@ static void maybe_cut(struct flash *f, uint32_t from, uint32_t at, uint8_t value
 
 /* The bytes [from, from + size) of memory, now changed, to the file in one write. No fsync:
  * the file outlives this process (a power cut is the process ending), which is all a test
- * asks of it, and an fsync made every virtual device a writer to the station's own disk
- * journal, in the way of the registry's and the log's fsyncs. */
+ * asks of it, and an fsync made every virtual device flush the station's own disk, beside
+ * the registry's and the log's fsyncs. */
 static int flush_range(struct flash *f, uint32_t from, uint32_t size) {
     if (pwrite(f->fd, f->mem + from, size, from) != (ssize_t)size) return -1;
     return 0;
