@@ -13,8 +13,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from credline.files.atomic import IN_USE, Stale, atomic_text, sweep, sweep_tree, write_atomic
+from credline.files.atomic import (
+    IN_USE,
+    Stale,
+    atomic_text,
+    stage,
+    sweep,
+    sweep_tree,
+    temporary_of,
+    write_atomic,
+)
 from tests.conftest import subprocess_env
 
 SECRET = "HOLDS-A-PASSWORD-7QX3"
@@ -29,6 +40,10 @@ import credline.files.atomic as atomicfile
 target, how = Path(sys.argv[1]), sys.argv[2]
 if how == "named":
     atomicfile._PROC_FD = Path("/nonexistent/proc/self/fd")
+if sys.argv[4] == "stage":  # written and fsynced ahead, waiting for its name (a label)
+    staged = atomicfile.stage(target, ("serial,password\nSN1,%s\n" % sys.argv[3]).encode())
+    print("writing", flush=True)
+    time.sleep(60)
 with atomicfile.atomic_text(target) as handle:
     handle.write("serial,password\nSN1,%s\n" % sys.argv[3])
     handle.flush()
@@ -56,9 +71,11 @@ def o_tmpfile_works(directory: Path) -> bool:
 def killed_writer(tmp_path: Path) -> Iterator[Start]:
     procs: list[subprocess.Popen[str]] = []
 
-    def start(target: Path, how: str, fork: bool = False) -> subprocess.Popen[str]:
+    def start(target: Path, how: str, fork: bool = False,
+              staged: bool = False) -> subprocess.Popen[str]:
+        step = "fork" if fork else "stage" if staged else "-"
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), how, SECRET,
-                                 "fork" if fork else "-"], env=subprocess_env(),
+                                 step], env=subprocess_env(),
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
         procs.append(proc)
         assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
@@ -76,15 +93,16 @@ def files_holding(directory: Path, text: str) -> list[str]:
                   and text.encode() in p.read_bytes())
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["writing", "staged"])
 @pytest.mark.parametrize("existing", [False, True], ids=["new-file", "replacing"])
 def test_a_killed_writer_leaves_no_named_file_behind(tmp_path: Path, killed_writer: Start,
-                                                     existing: bool) -> None:
+                                                     existing: bool, staged: bool) -> None:
     if not o_tmpfile_works(tmp_path):
         pytest.skip("this file system has no O_TMPFILE")
     target = tmp_path / "batch.csv"
     if existing:
         target.write_text("the old batch\n")
-    proc = killed_writer(target, "anonymous")
+    proc = killed_writer(target, "anonymous", staged=staged)
     assert sorted(os.listdir(tmp_path)) == (["batch.csv"] if existing else []), (
         "a named file exists while the content is being written")
     proc.send_signal(signal.SIGKILL)
@@ -170,3 +188,37 @@ def test_files_are_whole_owner_only_and_failures_leave_the_old_one(
         handle.write("half")
         raise RuntimeError
     assert target.read_bytes() == b"second" and os.listdir(tmp_path) == ["labels.pdf"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(old=st.one_of(st.none(), st.binary(max_size=64)), new=st.binary(max_size=70000),
+       publish=st.booleans(), named=st.booleans())
+def test_staged_content_is_named_whole_or_never(tmp_path_factory: pytest.TempPathFactory,
+                                                old: bytes | None, new: bytes, publish: bool,
+                                                named: bool) -> None:
+    import credline.files.atomic as atomicfile
+
+    folder = tmp_path_factory.mktemp("staged")
+    target = folder / "SN1.zpl"
+    if old is not None:
+        target.write_bytes(old)
+    before = [target.name] if old is not None else []
+    with pytest.MonkeyPatch.context() as patch:
+        if named or not o_tmpfile_works(folder):
+            patch.setattr(atomicfile, "_PROC_FD", folder / "no-proc")
+        staged = stage(target, new, what="label file")
+        # Written and fsynced, not named: the old file (or none) is all a reader finds.
+        visible = sorted(n for n in os.listdir(folder) if temporary_of(n) is None)
+        assert visible == before
+        assert old is None or target.read_bytes() == old
+        if publish:
+            assert staged.publish() == target
+            assert target.read_bytes() == new and target.stat().st_mode & 0o777 == 0o600
+            assert os.listdir(folder) == [target.name]
+        else:
+            staged.discard()
+            staged.discard()  # dropping twice is harmless (a failure path after another)
+            assert sorted(os.listdir(folder)) == before
+            assert old is None or target.read_bytes() == old
+        with pytest.raises(RuntimeError, match="already published or discarded"):
+            staged.publish()

@@ -4,19 +4,23 @@ signed log): fast, exhaustive on crashes."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import credline.files.atomic as atomicfile
 from credline.core.derive import Deriver
-from credline.core.device import Credential
+from credline.core.device import Connect, Credential
 from credline.core.errors import CheckFailed
 from credline.core.lifecycle import DeviceState
 from credline.core.policy import Profile
 from credline.core.profile import parse_profile
 from credline.core.secret import Password
+from credline.files.atomic import temporary_of
 from credline.keystore.base import LocalKey
 from credline.labels import LabelSink, LabelSpec
 from credline.provenance import verify_log
@@ -24,7 +28,7 @@ from credline.station.contracts import StationConfig
 from credline.station.events import Event, Phase, PortEvent
 from credline.station.runner import Station
 from credline.transport.ports import PortWatcher
-from tests.station.fakes import Bench, Crash, FakeDevice, Ledgers, World
+from tests.station.fakes import Bench, Crash, FakeDevice, FakeLink, Ledgers, World
 
 PROFILE = '[product]\nid = "acme-cam"\nname = "Acme Camera"\n[label]\nformat = "zpl"\n'
 
@@ -49,7 +53,8 @@ def make_bench(world: World, ports: int, per_port: int) -> Bench:
 
 def run_station(bench: Bench, ledgers: Ledgers, profile: Profile, key: LocalKey,
                 serials: list[str] | None, labels: Path | None = None,
-                events: list[Event] | None = None, idle_exit: float | None = None) -> bool:
+                events: list[Event] | None = None, idle_exit: float | None = None,
+                connect: Connect | None = None) -> bool:
     def emit(event: Event) -> None:
         if events is not None:
             events.append(event)
@@ -58,7 +63,8 @@ def run_station(bench: Bench, ledgers: Ledgers, profile: Profile, key: LocalKey,
     sink = LabelSink(labels, LabelSpec(), "B1") if labels else None
     config = StationConfig("B1", poll=0.001, idle_exit=idle_exit)
     deriver = Deriver(key, profile.format)
-    station = Station(config, profile, deriver, ledgers.new(deriver.key_id), bench.connect,
+    station = Station(config, profile, deriver, ledgers.new(deriver.key_id),
+                      connect or bench.connect,
                       PortWatcher(fixed=tuple(sorted(bench.lines))), sink, emit, serials)
     return station.run()
 
@@ -207,6 +213,43 @@ def test_verify_mismatch_fails_the_device_and_records_it(
     rows = ledgers.rows()
     assert rows["C1"].state is DeviceState.FAILED and rows["C2"].state is DeviceState.LOCKED
     assert not bench.devices[0].locked
+
+
+def test_labels_are_drafted_while_the_device_writes_and_named_only_once_it_is_locked(
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Named temporaries (as where O_TMPFILE is missing): a draft nobody discards would show.
+    monkeypatch.setattr(atomicfile, "_PROC_FD", tmp_path / "no-proc")
+    folder = tmp_path / "labels"
+    bench = make_bench(ledgers.world, 1, 4)
+    bench.lines["p0"][0].fault = "corrupt"  # VERIFY mismatch: failed after its draft began
+    bench.lines["p0"][1].fault = "unplug-on-put"  # parked for its return
+    at_lock: list[tuple[str, bool, bool]] = []
+
+    def drafted(name: str) -> bool:
+        return folder.is_dir() and any(temporary_of(n) == name for n in os.listdir(folder))
+
+    class WatchingLink(FakeLink):
+        def lock(self) -> None:  # what the label folder holds when LOCK goes out
+            assert self.device.record is not None
+            name = f"{self.device.record.serial}.zpl"
+            deadline = time.monotonic() + 5
+            while not drafted(name) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            at_lock.append((name, drafted(name), (folder / name).exists()))
+            super().lock()
+
+    def connect(port: str) -> WatchingLink:
+        return WatchingLink(bench.connect(port).device)
+
+    serials = ["L1", "L2", "L3", "L4"]
+    assert not run_station(bench, ledgers, profile, master_key, serials, folder,
+                           connect=connect)
+    assert at_lock == [("L3.zpl", True, False), ("L4.zpl", True, False)]
+    rows = ledgers.rows()
+    assert rows["L1"].state is DeviceState.FAILED and rows["L2"].state is DeviceState.WRITTEN
+    # The failed and the parked device's drafts were dropped: no file holds their passwords.
+    assert sorted(os.listdir(folder)) == ["B1-labels.pdf", "L3.zpl", "L4.zpl"]
 
 
 def test_policy_violation_stops_the_batch(master_key: LocalKey, ledgers: Ledgers) -> None:

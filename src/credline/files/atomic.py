@@ -12,6 +12,9 @@ complete:
 - Elsewhere (no ``O_TMPFILE``, no ``/proc``, a file system that refuses it) the content goes
   to the temporary sibling from the start and is renamed over the destination when complete.
 
+:func:`stage` does the writing and the fsync ahead and leaves the naming for later (a device's
+label, written while the device flashes, named once the device is locked).
+
 A failure (bad input found mid-stream, full disk, interrupt) removes the temporary file, so
 the destination is either untouched or complete. A writer holds an exclusive ``flock`` on its
 file for as long as it lives, which is how :func:`sweep` tells a temporary that a kill -9
@@ -30,7 +33,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TextIO, cast
+from typing import TextIO
 
 from credline.core.errors import BadInput, os_failure
 
@@ -175,15 +178,14 @@ class _Temporary:
 
 
 @contextlib.contextmanager
-def _replacing(path: Path, what: str, mode: int, text: bool) -> Iterator[IO[Any]]:
-    """An open temporary for ``path`` that replaces it once the block ends cleanly."""
+def _replacing(path: Path, what: str, mode: int) -> Iterator[TextIO]:
+    """An open text temporary for ``path`` that replaces it once the block ends cleanly."""
     try:
         temp = _Temporary(path, mode)
     except OSError as exc:
         raise os_failure(exc, f"{path}: cannot create {what}") from None
     try:
-        with (os.fdopen(temp.fd, "w", encoding="utf-8", newline="", closefd=False) if text
-              else os.fdopen(temp.fd, "wb", closefd=False)) as handle:
+        with os.fdopen(temp.fd, "w", encoding="utf-8", newline="", closefd=False) as handle:
             yield handle
             handle.flush()
         os.fsync(temp.fd)
@@ -200,14 +202,67 @@ def _replacing(path: Path, what: str, mode: int, text: bool) -> Iterator[IO[Any]
 
 def atomic_text(path: Path, *, mode: int = 0o600) -> contextlib.AbstractContextManager[TextIO]:
     """A text file (UTF-8, newlines as written) that appears at ``path`` only when complete."""
-    return cast(contextlib.AbstractContextManager[TextIO],
-                _replacing(path, "output", mode, text=True))
+    return _replacing(path, "output", mode)
+
+
+class Staged:
+    """Content complete and fsynced for ``path``, not yet under that name: :meth:`publish`
+    names it (replacing what is there), :meth:`discard` drops it; either ends it, and a
+    process killed before either leaves what a killed :func:`write_atomic` leaves."""
+
+    def __init__(self, temp: _Temporary, what: str) -> None:
+        self.path = temp.path
+        self._temp: _Temporary | None = temp
+        self._what = what
+
+    def publish(self) -> Path:
+        temp = self._end()
+        try:
+            temp.publish()
+        except OSError as exc:
+            temp.discard()
+            raise os_failure(exc, f"{self.path}: cannot write {self._what}") from None
+        finally:
+            temp.close()
+        return self.path
+
+    def discard(self) -> None:
+        if self._temp is not None:
+            temp = self._end()
+            temp.discard()
+            temp.close()
+
+    def _end(self) -> _Temporary:
+        if self._temp is None:
+            raise RuntimeError(f"{self.path}: already published or discarded")
+        temp, self._temp = self._temp, None
+        return temp
+
+
+def stage(path: Path, data: bytes, *, what: str = "output", mode: int = 0o600) -> Staged:
+    """``data`` written and fsynced for ``path`` without naming it yet (see :class:`Staged`):
+    the slow part of :func:`write_atomic`, done ahead, while something else is awaited."""
+    try:
+        temp = _Temporary(path, mode)
+    except OSError as exc:
+        raise os_failure(exc, f"{path}: cannot create {what}") from None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(temp.fd, view):]
+        os.fsync(temp.fd)
+    except BaseException as exc:
+        temp.discard()
+        temp.close()
+        if isinstance(exc, OSError):
+            raise os_failure(exc, f"{path}: cannot write {what}") from None
+        raise
+    return Staged(temp, what)
 
 
 def write_atomic(path: Path, data: bytes, *, what: str = "output", mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` whole or not at all; errors name the file as ``what``."""
-    with _replacing(path, what, mode, text=False) as handle:
-        handle.write(data)
+    stage(path, data, what=what, mode=mode).publish()
 
 
 IN_USE = "in use by a running writer"

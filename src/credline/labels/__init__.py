@@ -15,7 +15,7 @@ from pathlib import Path
 from credline.core.errors import ProfileError
 from credline.core.policy import Profile
 from credline.core.secret import Password
-from credline.files.atomic import sweep
+from credline.files.atomic import Staged, sweep
 from credline.labels import pdf, zpl
 from credline.labels.layout import Font, text_width
 from credline.labels.model import (
@@ -26,9 +26,32 @@ from credline.labels.model import (
     plan,
     spec_from_profile,
 )
-from credline.labels.output import send_to_printer, write_private
+from credline.labels.output import send_to_printer, stage_private, write_private
 
-__all__ = ["Label", "LabelFormat", "LabelSink", "LabelSpec", "make_label", "spec_from_profile"]
+__all__ = ["Label", "LabelDraft", "LabelFormat", "LabelSink", "LabelSpec", "make_label",
+           "spec_from_profile"]
+
+
+class LabelDraft:
+    """A label file complete on disk but not yet under its name (see :meth:`LabelSink.draft`):
+    :meth:`publish` names it and sends it to the printer, :meth:`discard` drops it."""
+
+    def __init__(self, staged: Staged, text: str, printer: str | None,
+                 printing: threading.Lock) -> None:
+        self._staged = staged
+        self._text = text
+        self._printer = printer
+        self._printing = printing
+
+    def publish(self) -> Path:
+        path = self._staged.publish()
+        if self._printer:
+            with self._printing:
+                send_to_printer(self._printer, self._text)
+        return path
+
+    def discard(self) -> None:
+        self._staged.discard()
 
 
 class LabelSink:
@@ -67,20 +90,23 @@ class LabelSink:
 
     def emit(self, label: Label) -> Path | None:
         """Write (and print) one device's label; returns the ZPL file, if one was written."""
+        draft = self.draft(label)
+        return None if draft is None else draft.publish()
+
+    def draft(self, label: Label) -> LabelDraft | None:
+        """One device's label file written and fsynced, not yet named or printed: the
+        station drafts it while the device flashes and publishes it once the device is
+        locked. None when the profile prints PDF sheets only."""
         if self.spec.format is LabelFormat.PDF:
             return None
         text = zpl.render(label, self.spec)
         if self.spec.template is not None:  # hand-written: its fixed geometry may not fit
             zpl.check_geometry(text, "[label] template")
-        path = self.directory / f"{label.serial}.zpl"
         # Each device has a file of its own: ports write theirs at once (the disk takes
         # their fsyncs side by side); only the printer takes one label at a time.
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_private(path, text.encode("utf-8"))
-        if self.spec.printer:
-            with self._lock:
-                send_to_printer(self.spec.printer, text)
-        return path
+        staged = stage_private(self.directory / f"{label.serial}.zpl", text.encode("utf-8"))
+        return LabelDraft(staged, text, self.spec.printer, self._lock)
 
     def sweep(self) -> list[Path]:
         """Remove the label and sheet temporaries a killed earlier run left in the folder

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from credline.core.errors import PrinterError
-from credline.files.atomic import write_atomic
+from credline.files.atomic import Staged, stage, write_atomic
 
 PRINTER_TIMEOUT = 10.0
 
@@ -22,6 +22,11 @@ PRINTER_TIMEOUT = 10.0
 def write_private(path: Path, data: bytes) -> None:
     """Write a label file atomically, owner-only (0600)."""
     write_atomic(path, data, what="label file")
+
+
+def stage_private(path: Path, data: bytes) -> Staged:
+    """A label file written owner-only (0600) and fsynced, named when published."""
+    return stage(path, data, what="label file")
 
 
 def send_to_printer(printer: str, zpl: str) -> None:

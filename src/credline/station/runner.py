@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,10 @@ class Station(DeviceSteps):
         self.connect = connect
         self.watcher = watcher
         self.labels = labels
+        # Threads made on first use. With two, no port of 16 in lockstep waited for its
+        # label's draft (bench/station.py): a draft takes a millisecond, a write tens.
+        self.drafter = (None if labels is None else
+                        ThreadPoolExecutor(max_workers=2, thread_name_prefix="label draft"))
         self.emit = emit
         pending, done = ledger.resume()
         self.queue = WorkQueue(serials, done, held=[p.serial for p in pending])
@@ -104,6 +109,8 @@ class Station(DeviceSteps):
             self._stop.set()
             for thread in list(self._threads.values()):
                 thread.join()
+            if self.drafter is not None:
+                self.drafter.shutdown()
         if self._fatal is not None:
             raise self._fatal
         return self._wrap_up()

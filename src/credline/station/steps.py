@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from typing import cast
 
 from credline.core.derive import Deriver
@@ -26,10 +27,38 @@ from credline.core.ids import Serial
 from credline.core.lifecycle import DeviceState
 from credline.core.policy import Profile, policy_violations
 from credline.core.secret import Password
-from credline.labels import Label, LabelSink, make_label
+from credline.labels import Label, LabelDraft, LabelSink, make_label
 from credline.station.contracts import LeaseLost, Ledger, StationConfig
 from credline.station.events import Event, Phase, PortEvent
 from credline.station.queue import Pending, WorkQueue
+
+
+class Drafting:
+    """A device's label being drafted (:meth:`LabelSink.draft`) while the device flashes."""
+
+    def __init__(self, future: Future[LabelDraft | None]) -> None:
+        self._future = future
+        self._taken = False
+
+    def take(self) -> LabelDraft | None:
+        """The draft, to publish (the drafting's own error, such as a full disk, if any)."""
+        self._taken = True
+        return self._future.result()
+
+    def drop(self) -> None:
+        """Discard the draft unless it was taken; it may still be being written."""
+        if not self._taken:
+            self._taken = True
+            self._future.add_done_callback(_discard)
+
+
+def _discard(future: Future[LabelDraft | None]) -> None:
+    # A draft that failed needs nothing undone (the sink removed its temporary), and its
+    # device failed first: that is what the operator hears about.
+    if future.exception() is None:
+        draft = future.result()
+        if draft is not None:
+            draft.discard()
 
 
 class DeviceSteps:
@@ -40,6 +69,7 @@ class DeviceSteps:
     deriver: Deriver
     ledger: Ledger
     labels: LabelSink | None
+    drafter: Executor | None  # drafts labels while devices flash
     queue: WorkQueue
     emit: Callable[[Event], None]
 
@@ -83,18 +113,24 @@ class DeviceSteps:
 
     def _write_and_finish(self, port: str, link: Link, credential: Credential, started: float,
                           *, verified: bool) -> bool:
-        watching = self._watch(port, link, credential.serial)
+        drafting = self._draft_label(credential)  # while the device flashes, not after LOCK
         try:
-            link.put(credential)
-            link.verify(credential)
-        except VerifyMismatch as exc:
-            return self._fail_row(port, credential.serial, str(exc))
-        except DeviceFault as exc:
-            return self._park(port, credential.serial, exc)
+            watching = self._watch(port, link, credential.serial)
+            try:
+                link.put(credential)
+                link.verify(credential)
+            except VerifyMismatch as exc:
+                return self._fail_row(port, credential.serial, str(exc))
+            except DeviceFault as exc:
+                return self._park(port, credential.serial, exc)
+            finally:
+                if watching is not None:
+                    watching.watch(None)
+            return self._finish(port, link, credential, started, verified=verified,
+                                locked=False, drafting=drafting)
         finally:
-            if watching is not None:
-                watching.watch(None)
-        return self._finish(port, link, credential, started, verified=verified, locked=False)
+            if drafting is not None:
+                drafting.drop()  # unless published: the device never got its label
 
     def _watch(self, port: str, link: Link, serial: str) -> Progressive | None:
         """A link that reports its progress gets this port's row, in tenths; returns it."""
@@ -115,7 +151,7 @@ class DeviceSteps:
         return watching
 
     def _finish(self, port: str, link: Link, credential: Credential, started: float, *,
-                verified: bool, locked: bool) -> bool:
+                verified: bool, locked: bool, drafting: Drafting | None = None) -> bool:
         """After a VERIFY that matched: commit verified, LOCK, commit locked, label, PASS."""
         serial = credential.serial
         try:
@@ -133,7 +169,7 @@ class DeviceSteps:
             return self._fail_row(port, serial, str(exc))
         except DeviceFault as exc:
             return self._park(port, serial, exc)
-        self._print_label(port, serial, credential)
+        self._print_label(port, serial, credential, drafting)
         self.queue.finish(serial)
         self.emit(PortEvent(port, Phase.PASS, serial))
         return True
@@ -183,11 +219,24 @@ class DeviceSteps:
         return Credential(product=str(self.profile.product), serial=serial, password=password,
                           key_id=self.deriver.key_id, generation=generation)
 
-    def _print_label(self, port: str, serial: str, credential: Credential) -> None:
+    def _draft_label(self, credential: Credential) -> Drafting | None:
+        """The device's label, drafted on another thread (written and fsynced, not named)
+        while this one waits for the device; published once the device is locked."""
+        if self.labels is None or self.drafter is None:
+            return None
+        label = self._label(credential.serial, credential.generation, credential.password)
+        return Drafting(self.drafter.submit(self.labels.draft, label))
+
+    def _print_label(self, port: str, serial: str, credential: Credential,
+                     drafting: Drafting | None = None) -> None:
         if self.labels is None:
             return
         self.emit(PortEvent(port, Phase.LABEL, serial))
-        self.labels.emit(self._label(serial, credential.generation, credential.password))
+        draft = None if drafting is None else drafting.take()
+        if draft is not None:
+            draft.publish()
+        else:
+            self.labels.emit(self._label(serial, credential.generation, credential.password))
 
     def _reprint_if_missing(self, port: str, serial: str) -> None:
         """A run killed between LOCK and the label: print the label the device never got."""
