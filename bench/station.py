@@ -198,6 +198,9 @@ def main() -> None:
         with Bench(Path(tmp) / "station-w", devices, **options) as bench:
             station_w, station_w_cpu = whole_station(Path(tmp) / "run-w", bench.ports, wide)
     args.devices = devices
+    # The targets are for 8 ports (the figures); other widths are printed bare.
+    exchange_target, station_target = (
+        ("  (target >= 6)", "  (target >= 7)") if args.ports == 8 else ("", ""))
     per_device = serial_time / args.devices
     wire = crossed / args.devices * 10 / args.baud
     flash = FLASH_CALLS_PER_DEVICE * args.flash_delay_ms / 1000
@@ -209,12 +212,12 @@ def main() -> None:
     print(f"ratio to wire + flash      {per_device / (wire + flash):.2f}  (target <= 1.5)")
     print(f"{args.ports} ports in parallel      {parallel_time:.2f} s for {args.devices} "
           f"devices vs {serial_time:.2f} s through one port")
-    print(f"parallel speed-up          {serial_time / parallel_time:.2f}x  (target >= 6)")
+    print(f"parallel speed-up          {serial_time / parallel_time:.2f}x{exchange_target}")
     print("whole station (registry, signed log, labels):")
     print(f"  time/device, one port    {station_one / args.devices * 1000:.1f} ms; ratio to "
           f"wire + flash {station_one / args.devices / (wire + flash):.2f}  (target <= 1.25)")
     print(f"  {args.ports} ports in parallel    {station_n:.2f} s vs {station_one:.2f} s through "
-          f"one port: {station_one / station_n:.2f}x  (target >= 7)")
+          f"one port: {station_one / station_n:.2f}x{station_target}")
     print(f"  {wide} ports in parallel   {station_w:.2f} s vs {station_one:.2f} s through "
           f"one port: {station_one / station_w:.2f}x")
     # The station's own CPU (all its threads; the devices are other processes): what a port
