@@ -219,9 +219,11 @@ class Staged:
         temp = self._end()
         try:
             temp.publish()
-        except OSError as exc:
+        except BaseException as exc:
             temp.discard()
-            raise os_failure(exc, f"{self.path}: cannot write {self._what}") from None
+            if isinstance(exc, OSError):
+                raise os_failure(exc, f"{self.path}: cannot write {self._what}") from None
+            raise
         finally:
             temp.close()
         return self.path

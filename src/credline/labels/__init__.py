@@ -57,9 +57,9 @@ class LabelDraft:
 class LabelSink:
     """Writes one ZPL file per device (and sends it to the printer), and the PDF sheet.
 
-    Thread-safe: station workers call :meth:`emit` concurrently, and the printer gets one
-    label at a time. ZPL files are named ``<serial>.zpl`` in ``directory``; the sheet is
-    ``<batch>-labels.pdf``.
+    Thread-safe: station workers call :meth:`emit` and :meth:`draft` concurrently, and the
+    printer gets one label at a time. ZPL files are named ``<serial>.zpl`` in ``directory``;
+    the sheet is ``<batch>-labels.pdf``.
     """
 
     def __init__(self, directory: Path, spec: LabelSpec, batch: str) -> None:

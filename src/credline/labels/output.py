@@ -14,14 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from credline.core.errors import PrinterError
-from credline.files.atomic import Staged, stage, write_atomic
+from credline.files.atomic import Staged, stage
 
 PRINTER_TIMEOUT = 10.0
 
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a label file atomically, owner-only (0600)."""
-    write_atomic(path, data, what="label file")
+    stage_private(path, data).publish()
 
 
 def stage_private(path: Path, data: bytes) -> Staged:
