@@ -259,16 +259,23 @@ def test_a_throttled_reply_is_read_in_a_few_calls_not_one_a_byte(tmp_path: Path,
                                                                   chunk: int) -> None:
     """At 115200 baud a byte takes 87 us; waking for each one cost the station a read call
     a byte, on every port (bench/station.py). Bytes one at a time (a bare UART) and in
-    packets (a USB adapter) alike."""
+    packets (a USB adapter) alike.
+
+    A device that falls behind its line rate (its process scheduled late, on a busy
+    machine) costs a read more each time; so the bound is on the four replies together: at
+    least two bytes a read on average, where one a byte was the defect (3 to 5 reads a reply
+    here when the machine is idle, up to 10 for one reply seen on a loaded 2-core one)."""
     slow = VirtualDevice(tmp_path / "slow.bin", hwid="SLOW1", baud=115200,
                          tx_chunk=chunk).start()
+    seen = []
     try:
         with HookLink(slow.port, baud=115200) as link:
             for name, call in (("HELLO", link.hello), ("PUT", lambda: link.put(record())),
                                ("VERIFY", lambda: link.verify(record())), ("LOCK", link.lock)):
                 before, received = link.reads, link.bytes_received
                 call()
-                reads, size = link.reads - before, link.bytes_received - received
-                assert size >= 10 and reads <= 5, (name, reads, size)
+                seen.append((name, link.reads - before, link.bytes_received - received))
     finally:
         slow.stop()
+    assert all(size >= 10 for _, _, size in seen), seen
+    assert sum(reads for _, reads, _ in seen) <= sum(size for _, _, size in seen) // 2, seen
