@@ -13,7 +13,10 @@ real pyserial to the real C hook on a pty):
   as symlinks moved to the next device the moment the station shows PASS (an operator with
   no reaction time), so what is timed is the station's own work; and the same devices over
   twice the ports (16 by default); and the station's own CPU time per device, which bounds
-  how far more ports can take it.
+  how far more ports can take it;
+- the machine's own speed where the station spends its time (a fixed piece of Python, a
+  write + fsync), measured in the same run, so that figures from two machines can be told
+  apart from a change in credline.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import tempfile
 import threading
 import time
+import timeit
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,6 +180,26 @@ def _run_station(root: Path, key: MasterKey, url: str, order: Path,
     return elapsed, cpu
 
 
+def machine(folder: Path) -> tuple[float, float]:
+    """This machine's speed where the station spends its own time, measured in this run:
+    (a fixed piece of pure Python, best of 5, in us; a 200-byte write + fsync in ``folder``,
+    median of 50, in us). The ratios above do not divide these out: on a machine twice as
+    slow at both, the station's share of each device doubles."""
+    numbers = list(range(1000))
+    python = min(timeit.repeat(lambda: sum(numbers), number=2000, repeat=5)) / 2000
+    syncs = []
+    fd = os.open(folder / "fsync-probe", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for _ in range(50):
+            start = time.perf_counter()
+            os.write(fd, b"x" * 200)
+            os.fsync(fd)
+            syncs.append(time.perf_counter() - start)
+    finally:
+        os.close(fd)
+    return python * 1e6, statistics.median(syncs) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ports", type=int, default=8)
@@ -186,6 +211,7 @@ def main() -> None:
     options = {"baud": args.baud, "flash_delay_ms": args.flash_delay_ms}
     with tempfile.TemporaryDirectory() as tmp:
         devices = args.ports * args.per_port
+        python_us, fsync_us = machine(Path(tmp))
         with Bench(Path(tmp) / "serial", devices, **options) as bench:
             serial_time, crossed = one_port(bench.ports, args.baud)
         with Bench(Path(tmp) / "parallel", devices, **options) as bench:
@@ -205,6 +231,8 @@ def main() -> None:
     wire = crossed / args.devices * 10 / args.baud
     flash = FLASH_CALLS_PER_DEVICE * args.flash_delay_ms / 1000
     print(f"cores                      {os.cpu_count()}")
+    print(f"machine                    sum of 1000 ints {python_us:.1f} us (Python), "
+          f"write + fsync {fsync_us:.0f} us (disk)")
     print(f"bytes on the wire/device   {crossed / args.devices:.0f} "
           f"({wire * 1000:.1f} ms at {args.baud} baud)")
     print(f"simulated flash time       {flash * 1000:.1f} ms/device")
