@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credline.core.errors import RecordError
-from credline.core.framing import MAX_FRAME, Deframer, Frame, FrameError, decode
+from credline.core.framing import MAX_FRAME, Deframer, Frame, FrameError, decode, unslip
 from credline.core.record import Record
 from credline.core.secret import Password
 
@@ -148,8 +148,6 @@ def _unslip_reference(data: bytes) -> bytes:
 @given(parts=st.lists(st.sampled_from([b"\xdb", b"\xdc", b"\xdd", b"\xc0", b"a"])
                       | st.binary(max_size=4), max_size=40))
 def test_unslip_reads_any_bytes_as_the_byte_by_byte_reading_does(parts: list[bytes]) -> None:
-    from credline.core.framing import unslip
-
     data = b"".join(parts)
     expected: bytes | str
     try:

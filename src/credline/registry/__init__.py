@@ -329,6 +329,13 @@ class Registry(CellRows, DeviceReads):
             row = conn.execute(select(s.batches).where(s.batches.c.batch_id == batch_id)).first()
         return dict(row._mapping) if row else None
 
+    def require_batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch's row; BadInput, naming this registry, when it has none."""
+        batch = self.batch(batch_id)
+        if batch is None:
+            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+        return batch
+
     def batches(self) -> list[dict[str, Any]]:
         with self._read() as conn:
             rows = conn.execute(select(s.batches).order_by(s.batches.c.opened_at))

@@ -181,7 +181,7 @@ class DeviceRows:
     def _read(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None:
+    def require_batch(self, batch_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
     # -- reserving ---------------------------------------------------------------------------
@@ -220,9 +220,7 @@ class DeviceRows:
     def _key_of(self, batch_id: str) -> str:
         key_id = self._batch_keys.get(batch_id)
         if key_id is None:
-            batch = self.batch(batch_id)
-            if batch is None:
-                raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+            batch = self.require_batch(batch_id)
             key_id = self._batch_keys[batch_id] = str(batch["key_id"])
         return key_id
 

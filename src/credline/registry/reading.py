@@ -15,7 +15,6 @@ from typing import Any, TextIO
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
-from credline.core.errors import BadInput
 from credline.core.lifecycle import DeviceState
 from credline.files.output import output_text
 from credline.registry import schema as s
@@ -30,7 +29,7 @@ class DeviceReads:
     def _read(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None:
+    def require_batch(self, batch_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
     def device(self, product: str, serial: str) -> Device | None:
@@ -61,8 +60,8 @@ class DeviceReads:
 
     def status(self, batch_id: str | None = None) -> dict[str, int]:
         """Rows by state, of one batch or all; BadInput for a batch the registry lacks."""
-        if batch_id is not None and self.batch(batch_id) is None:
-            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+        if batch_id is not None:
+            self.require_batch(batch_id)
         query = select(s.devices.c.state, func.count()).group_by(s.devices.c.state)
         if batch_id is not None:
             query = query.where(s.devices.c.batch_id == batch_id)
@@ -81,8 +80,7 @@ class DeviceReads:
     def export(self, batch_id: str, out: Path, stream: TextIO | None = None) -> int:
         """Write the batch as CSV (fingerprints, never passwords); returns the row count.
         ``out`` follows :func:`credline.files.output.output_text` (``-``: ``stream``)."""
-        if self.batch(batch_id) is None:
-            raise BadInput(f"batch {batch_id!r} is not in registry {self.url}")
+        self.require_batch(batch_id)
         columns = ("serial", "product", "generation", "key_id", "fingerprint", "state",
                    "station_id", "hardware_id", "port", "reason")
         count = 0

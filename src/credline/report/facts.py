@@ -89,9 +89,7 @@ class BatchFacts:
 def gather(registry: Registry, batch_id: str, *, profile: Profile | None = None,
            logs: Sequence[Path] = (), key: MasterKey | None = None) -> BatchFacts:
     """Everything the reports say about ``batch_id``; BadInput if the registry lacks it."""
-    batch = registry.batch(batch_id)
-    if batch is None:
-        raise BadInput(f"batch {batch_id!r} is not in registry {registry.url}")
+    batch = registry.require_batch(batch_id)
     product = str(batch["product"])
     if profile is not None and profile.product != product:
         raise BadInput(f"{profile.source} is the profile of {profile.product!r}, but batch "

@@ -55,9 +55,7 @@ def _retirable(registry: Registry, lost: Lost, *, reissue: bool) -> Device:
     if not lost.reason.strip():
         raise BadInput("--reason is required: say why the device is given up (it goes into "
                        "the signed log)")
-    batch = registry.batch(lost.batch)
-    if batch is None:
-        raise BadInput(f"batch {lost.batch!r} is not in registry {registry.url}")
+    batch = registry.require_batch(lost.batch)
     product = str(batch["product"])
     row = registry.device(product, lost.serial)
     if row is None or row.batch_id != lost.batch:
