@@ -236,6 +236,30 @@ def test_a_serial_reserved_again_after_its_release_audits_clean_before_its_entry
         cell.close()
 
 
+def test_a_claim_of_a_row_whose_last_move_never_landed_audits_clean(tmp_path: Path) -> None:
+    """st1 logs SN1 verified and dies before the registry moves (write-ahead); st2 claims the
+    row, still written. The claim changes the holder only: what may still stand of the state
+    stands (found by the audit property test: "the registry has it written; the logs have it
+    verified", a false finding)."""
+    cell = Cell(f"sqlite:///{tmp_path / 'f.db'}", tmp_path, ("st1", "st2"))
+    try:
+        one = cell.start("st1")
+        provision(one, "SN1", until=S.WRITTEN, hardware_id="hw-1")
+        row = cell.registry.device(PRODUCT, "SN1")
+        assert row is not None and row.state is S.WRITTEN
+        one.log.append("device.verified", batch="B1", product=PRODUCT, operator="ann",
+                       serial="SN1", port=row.port, key_id=KEY_ID, generation=row.generation,
+                       fingerprint=row.fingerprint, hardware_id="hw-1")  # then the crash
+        one.park("SN1")
+        assert cell.start("st2").claim("hw-1", "/dev/st2") is not None
+        report = cell.audit("st1", "st2")
+        assert report.ok, report.findings
+        assert cell.sql("UPDATE devices SET state = 'locked' WHERE serial = 'SN1'")
+        assert not cell.audit("st1", "st2").ok  # a state neither step allows is still caught
+    finally:
+        cell.close()
+
+
 def test_a_claim_audits_clean_before_the_claiming_station_moves_the_row(tmp_path: Path
                                                                         ) -> None:
     """A claim lands in the registry first and no move acknowledges it: until the claiming

@@ -203,13 +203,17 @@ def _step(rows: list[Row], line: Line) -> bool:
 
 def _claim(rows: list[Row], line: Line) -> bool:
     """A station took over a row bound to the device it saw (registry first, then the
-    entry): the same device, a written or verified row; the holder changes, nothing else."""
+    entry): the same device, a written or verified row; the holder changes, nothing else.
+
+    The state does not change either, nor what may still stand of it: a move the last
+    holder logged just before it crashed (verified, say) may never have reached the
+    registry, and the claim, which logs no state, took the row as the registry had it."""
     live = _live(rows)
     if live is None or live.state not in (R.WRITTEN, R.VERIFIED):
         return False
     if live.now.hardware_id != line.field("hardware_id"):
         return False
-    live.moves.append(replace(live.now, line=line, station=line.station, behind=()))
+    live.moves.append(replace(live.now, line=line, station=line.station))
     return True
 
 
