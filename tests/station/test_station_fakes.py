@@ -4,8 +4,10 @@ signed log): fast, exhaustive on crashes."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +26,9 @@ from credline.files.atomic import temporary_of
 from credline.keystore.base import LocalKey
 from credline.labels import LabelSink, LabelSpec
 from credline.provenance import verify_log
-from credline.station.contracts import StationConfig
+from credline.station.contracts import LeaseLost, StationConfig
 from credline.station.events import Event, Phase, PortEvent
+from credline.station.ledger import RegistryLedger
 from credline.station.runner import Station
 from credline.transport.ports import PortWatcher
 from tests.station.fakes import Bench, Crash, FakeDevice, FakeLink, Ledgers, World
@@ -250,6 +253,79 @@ def test_labels_are_drafted_while_the_device_writes_and_named_only_once_it_is_lo
     assert rows["L1"].state is DeviceState.FAILED and rows["L2"].state is DeviceState.WRITTEN
     # The failed and the parked device's drafts were dropped: no file holds their passwords.
     assert sorted(os.listdir(folder)) == ["B1-labels.pdf", "L3.zpl", "L4.zpl"]
+
+
+def _station(bench: Bench, ledger: RegistryLedger, profile: Profile, key: LocalKey,
+             serials: list[str], connect: Connect, events: list[Event]) -> Station:
+    def emit(event: Event) -> None:
+        events.append(event)
+        bench.operator(event)
+
+    return Station(StationConfig("B1", poll=0.001), profile, Deriver(key, profile.format),
+                   ledger, connect, PortWatcher(fixed=tuple(sorted(bench.lines))), None,
+                   emit, serials)
+
+
+def test_the_verified_step_is_recorded_while_the_device_locks(
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    # Each side waits for the other to have begun: done one after the other, as before,
+    # the recording waits out its 5 s and the station stops on its AssertionError.
+    bench = make_bench(ledgers.world, 2, 2)
+    ledger = ledgers.new(Deriver(master_key, profile.format).key_id)
+    locking: dict[str, threading.Event] = {}
+    recorded: list[tuple[str, DeviceState | None]] = []
+    advance = ledger.advance
+
+    def recording(serial: str, state: DeviceState, port: str, **fields: object) -> None:
+        if state is DeviceState.VERIFIED:
+            assert locking.setdefault(serial, threading.Event()).wait(5), "LOCK never began"
+        advance(serial, state, port, **fields)
+
+    class LockingLink(FakeLink):
+        def lock(self) -> None:
+            assert self.device.record is not None
+            serial = self.device.record.serial
+            locking.setdefault(serial, threading.Event()).set()
+            row = ledgers.rows()[serial]  # the verified move may or may not be in yet
+            recorded.append((serial, row.state))
+            super().lock()
+
+    ledger.advance = recording  # type: ignore[method-assign]
+    events: list[Event] = []
+    serials = ["V1", "V2", "V3", "V4"]
+    assert _station(bench, ledger, profile, master_key, serials,
+                    lambda port: LockingLink(bench.connect(port).device), events).run()
+    ledger.close()
+    assert sorted(serial for serial, _ in recorded) == serials
+    check_agreement(bench, ledgers, serials)  # the log has verified before locked, each
+    log = [json.loads(line) for line in ledgers.log_path.read_text().splitlines()]
+    for serial in serials:
+        steps = [e["event"] for e in log if e["fields"].get("serial") == serial]
+        assert steps[-2:] == ["device.verified", "device.locked"], steps
+
+
+def test_a_lease_lost_while_the_device_locks_fails_it_and_the_line_goes_on(
+        profile: Profile, master_key: LocalKey, ledgers: Ledgers) -> None:
+    bench = make_bench(ledgers.world, 1, 2)
+    ledger = ledgers.new(Deriver(master_key, profile.format).key_id)
+    advance = ledger.advance
+
+    def stolen(serial: str, state: DeviceState, port: str, **fields: object) -> None:
+        if serial == "S1" and state is DeviceState.VERIFIED:
+            raise LeaseLost(f"serial {serial} is now written and held by st2: this station "
+                            "lost its lease and leaves it alone")
+        advance(serial, state, port, **fields)
+
+    ledger.advance = stolen  # type: ignore[method-assign]
+    events: list[Event] = []
+    assert not _station(bench, ledger, profile, master_key, ["S1", "S2"], bench.connect,
+                        events).run()
+    ledger.close()
+    fails = [e for e in events if isinstance(e, PortEvent) and e.phase is Phase.FAIL]
+    assert [(e.serial, "lost its lease" in str(e.reason)) for e in fails] == [("S1", True)]
+    rows = ledgers.rows()
+    # Not parked (the row is not this station's to park) and not failed: left alone.
+    assert rows["S1"].state is DeviceState.WRITTEN and rows["S2"].state is DeviceState.LOCKED
 
 
 def test_policy_violation_stops_the_batch(master_key: LocalKey, ledgers: Ledgers) -> None:

@@ -43,7 +43,7 @@ class ImageBatch(DeviceSteps):
         self.deriver = deriver
         self.ledger = ledger
         self.labels = labels
-        self.drafter = None  # an image file is written at once: nothing to draft meanwhile
+        self.aside = None  # an image file is written at once: nothing to do beside it
         self.emit = emit
         self.builder = builder
         self.suffix = suffix

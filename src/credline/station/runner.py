@@ -70,10 +70,9 @@ class Station(DeviceSteps):
         self.connect = connect
         self.watcher = watcher
         self.labels = labels
-        # Threads made on first use. With two, no port of 16 in lockstep waited for its
-        # label's draft (bench/station.py): a draft takes a millisecond, a write tens.
-        self.drafter = (None if labels is None else
-                        ThreadPoolExecutor(max_workers=2, thread_name_prefix="label draft"))
+        # Work done while devices flash: label drafts, verified steps recorded during LOCK.
+        # Threads made on first use; each task takes a millisecond or two, a LOCK 15.
+        self.aside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aside")
         self.emit = emit
         pending, done = ledger.resume()
         self.queue = WorkQueue(serials, done, held=[p.serial for p in pending])
@@ -109,8 +108,8 @@ class Station(DeviceSteps):
             self._stop.set()
             for thread in list(self._threads.values()):
                 thread.join()
-            if self.drafter is not None:
-                self.drafter.shutdown()
+            if self.aside is not None:
+                self.aside.shutdown()
         if self._fatal is not None:
             raise self._fatal
         return self._wrap_up()

@@ -69,7 +69,7 @@ class DeviceSteps:
     deriver: Deriver
     ledger: Ledger
     labels: LabelSink | None
-    drafter: Executor | None  # drafts labels while devices flash
+    aside: Executor | None  # drafts labels and records verified steps while devices flash
     queue: WorkQueue
     emit: Callable[[Event], None]
 
@@ -155,11 +155,7 @@ class DeviceSteps:
         """After a VERIFY that matched: commit verified, LOCK, commit locked, label, PASS."""
         serial = credential.serial
         try:
-            if not verified:
-                self.ledger.advance(serial, DeviceState.VERIFIED, port)
-            if not locked:
-                self.emit(PortEvent(port, Phase.LOCKING, serial))
-                link.lock()
+            self._lock_recording_verified(port, link, serial, verified=verified, locked=locked)
             self.ledger.advance(serial, DeviceState.LOCKED, port,
                                 seconds=round(time.monotonic() - started, 3))
         except LeaseLost as exc:
@@ -173,6 +169,32 @@ class DeviceSteps:
         self.queue.finish(serial)
         self.emit(PortEvent(port, Phase.PASS, serial))
         return True
+
+    def _lock_recording_verified(self, port: str, link: Link, serial: str, *, verified: bool,
+                                 locked: bool) -> None:
+        """LOCK the device (unless it is) while its verified entry and move are recorded
+        on a helper thread: the device spends the time flashing, not waiting for the disk.
+
+        Both are done when this returns, and the locked entry comes after the verified one.
+        The device may be locked before the registry holds it verified; a run killed then
+        finds it locked with its own record, verifies it again and records both steps. An
+        error recording (the lease lost, the registry gone) outranks the device's own.
+        """
+        if verified:
+            recording = None
+        elif locked or self.aside is None:
+            self.ledger.advance(serial, DeviceState.VERIFIED, port)
+            recording = None
+        else:
+            recording = self.aside.submit(self.ledger.advance, serial, DeviceState.VERIFIED,
+                                          port)
+        try:
+            if not locked:
+                self.emit(PortEvent(port, Phase.LOCKING, serial))
+                link.lock()
+        finally:
+            if recording is not None:
+                recording.result()
 
     def _park(self, port: str, serial: str, exc: DeviceFault) -> bool:
         """The device went away after its password was bound to it: finish it when it (the
@@ -222,10 +244,10 @@ class DeviceSteps:
     def _draft_label(self, credential: Credential) -> Drafting | None:
         """The device's label, drafted on another thread (written and fsynced, not named)
         while this one waits for the device; published once the device is locked."""
-        if self.labels is None or self.drafter is None:
+        if self.labels is None or self.aside is None:
             return None
         label = self._label(credential.serial, credential.generation, credential.password)
-        return Drafting(self.drafter.submit(self.labels.draft, label))
+        return Drafting(self.aside.submit(self.labels.draft, label))
 
     def _print_label(self, port: str, serial: str, credential: Credential,
                      drafting: Drafting | None = None) -> None:
