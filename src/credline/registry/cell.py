@@ -7,6 +7,7 @@ row may change hands.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -40,11 +41,18 @@ _CLAIMABLE = select(s.devices.c.id).where(
 class CellRows(DeviceRows):
     """Device rows as a cell of stations shares them."""
 
-    def prepare_for_station(self) -> None:
-        """Compile the statements a station's every device runs, before the first device
-        (which waited 4 ms for them, every port's first device at once)."""
+    def prepare_for_station(self, ports: int = 1) -> None:
+        """Compile the statements a station's every device runs, and open a reading
+        connection a port, each asked the HELLO's question once, before the first device:
+        every port's first device at once waited 4 ms for the statements, and up to 12 for
+        a connection of its own."""
         for statement in (_CLAIMABLE, *station_statements()):
             self._prepared.prepare(statement)
+        with contextlib.ExitStack() as held:  # all at once: each its own connection
+            for _ in range(ports):
+                conn = held.enter_context(self._read())
+                self._run(conn, _CLAIMABLE, {"b_batch": "", "b_product": "",
+                                             "b_hardware": ""}).fetchone()
 
     def claim(self, batch_id: str, product: str, hardware_id: str, holder: Holder,
               port: str = "") -> Device | None:

@@ -181,7 +181,7 @@ def open_ledger(profile: Profile, key_id: str, options: StationOptions,
     log_support_period(log, options.batch, profile.product, terms, published)
     scope = Scope(options.batch, profile.product, key_id, station_id, options.operator)
     ledger = RegistryLedger(registry, log, scope, closed=state == "closed",
-                            lease=options.lease)
+                            lease=options.lease, ports=max(1, len(options.ports)))
     closers.append(ledger.close)
     return ledger
 

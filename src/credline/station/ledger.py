@@ -97,7 +97,7 @@ class RegistryLedger:
     """Registry rows and signed log entries for one batch, one station run."""
 
     def __init__(self, registry: Registry, log: ProvenanceLog, scope: Scope, *,
-                 closed: bool = False, lease: float = DEFAULT_LEASE) -> None:
+                 closed: bool = False, lease: float = DEFAULT_LEASE, ports: int = 1) -> None:
         self.registry = registry
         self.log = log
         self.scope = scope
@@ -113,7 +113,7 @@ class RegistryLedger:
         self._reserved: dict[str, Device] = {}  # rows reserve() returned, until assign()
         # Reservations whose entry waits for the device's next entry (see the module).
         self._unlogged: dict[str, dict[str, object]] = {}
-        registry.prepare_for_station()
+        registry.prepare_for_station(ports)
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, name="lease renewal",
                                          daemon=True)
