@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from credline.registry import SerialTaken, open_registry
+from credline.registry import Holder, SerialTaken, open_registry
 
 WORKERS = 4
 SERIALS = [f"SN{i:03d}" for i in range(40)]
@@ -58,3 +60,22 @@ def test_racing_stations_never_duplicate_or_lose_a_device(registry_url: str) -> 
         fingerprints = [fp for _, fp in reg.fingerprints("acme-cam")]
         assert len(fingerprints) == len(set(fingerprints)) == len(SERIALS)
         assert sum(reg.status().values()) == reg.status()["locked"] == len(SERIALS)
+
+
+def test_a_station_of_many_ports_asks_from_all_of_them_at_once(registry_url: str) -> None:
+    # More ports than SQLAlchemy's default pool (5 + 10): a SQLite registry lends readers it
+    # keeps, so a capped pool once made the 16th port wait 30 s, then fail.
+    ports = 24
+    with open_registry(registry_url) as reg:
+        reg.open_batch("B1", "acme-cam", "e98c6960947e8461", "p.toml", "st1")
+        reg.prepare_for_station(ports)
+        holder = Holder("st1", "run-1", 30.0)
+        start = threading.Barrier(ports)
+
+        def hello(port: int) -> object:
+            start.wait(timeout=20)
+            return reg.claim("B1", "acme-cam", f"hw-{port}", holder, f"port{port}")
+
+        with ThreadPoolExecutor(max_workers=ports) as pool:
+            answers = list(pool.map(hello, range(ports), timeout=25))
+    assert answers == [None] * ports  # no device has a row to finish

@@ -177,6 +177,15 @@ class Registry(CellRows, DeviceReads):
         except DBAPIError as exc:
             raise describe(self.url, exc) from None
 
+    def _keep_readers(self, count: int, ask: Callable[[Connection], object]) -> None:
+        """SQLite: open ``count`` reading connections now, each having run ``ask`` once (its
+        statement compiled), kept for :meth:`_read` to lend; PostgreSQL's pool keeps its own."""
+        if self._group is None:
+            return
+        with contextlib.ExitStack() as held:  # all at once: each its own connection
+            for _ in range(count):
+                ask(held.enter_context(self._read()))
+
     def init(self) -> None:
         """Create the tables, or check that an existing registry is one this credline reads."""
         with self._tx() as conn:

@@ -7,7 +7,6 @@ row may change hands.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -48,11 +47,8 @@ class CellRows(DeviceRows):
         a connection of its own."""
         for statement in (_CLAIMABLE, *station_statements()):
             self._prepared.prepare(statement)
-        with contextlib.ExitStack() as held:  # all at once: each its own connection
-            for _ in range(ports):
-                conn = held.enter_context(self._read())
-                self._run(conn, _CLAIMABLE, {"b_batch": "", "b_product": "",
-                                             "b_hardware": ""}).fetchone()
+        self._keep_readers(ports, lambda conn: self._run(conn, _CLAIMABLE, {
+            "b_batch": "", "b_product": "", "b_hardware": ""}).fetchone())
 
     def claim(self, batch_id: str, product: str, hardware_id: str, holder: Holder,
               port: str = "") -> Device | None:

@@ -55,7 +55,9 @@ def engine_for(url: str, *, writer: bool = True) -> Engine:
 
 
 def _sqlite(parsed: Any, writer: bool) -> Engine:
-    engine = create_engine(parsed, connect_args={"timeout": 60})
+    # No cap on connections: the registry keeps its readers open and lends them itself (one
+    # per port reading at once), so none goes back to the pool to wake a thread waiting there.
+    engine = create_engine(parsed, connect_args={"timeout": 60}, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi: Any, _record: Any) -> None:

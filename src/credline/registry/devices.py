@@ -181,6 +181,9 @@ class DeviceRows:
     def _read(self) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError
 
+    def _keep_readers(self, count: int, ask: Callable[[Connection], object]) -> None:
+        raise NotImplementedError
+
     def require_batch(self, batch_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
