@@ -5,10 +5,11 @@ bound to this device's hardware id (an earlier run's, or another station's that 
 it), finish that one; else pick a serial (the work order's next, or the one the device
 reports), reserve it, derive, check the password against the profile, bind it to the device
 (written), PUT, VERIFY, LOCK, commit, label, PASS. Every step is recorded through a
-:class:`Ledger` (registry + provenance log, durable before the next step), so the same
-command run again after any crash carries on. A password is bound to one hardware id before
-it leaves the station, so it can only ever be finished on that device: nothing is skipped,
-nothing is given to two devices, by this station or any other station of the cell.
+:class:`Ledger` (registry + provenance log, durable before the next step; the verified step
+while LOCK flashes), so the same command run again after any crash carries on. A password is
+bound to one hardware id before it leaves the station, so it can only ever be finished on
+that device: nothing is skipped, nothing is given to two devices, by this station or any
+other station of the cell.
 
 The station owns the order of steps and nothing else: devices are reached through a
 :class:`Link` (the serial hook transport), the registry and log through a :class:`Ledger`,

@@ -152,7 +152,8 @@ class DeviceSteps:
 
     def _finish(self, port: str, link: Link, credential: Credential, started: float, *,
                 verified: bool, locked: bool, drafting: Drafting | None = None) -> bool:
-        """After a VERIFY that matched: commit verified, LOCK, commit locked, label, PASS."""
+        """After a VERIFY that matched: commit verified (during LOCK), commit locked, label,
+        PASS."""
         serial = credential.serial
         try:
             self._lock_recording_verified(port, link, serial, verified=verified, locked=locked)
