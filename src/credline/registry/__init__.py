@@ -48,7 +48,7 @@ from credline.registry.devices import (
     Device,
     Holder,
     IllegalTransition,
-    _device,
+    device_from_row,
 )
 from credline.registry.group import GroupCommit
 from credline.registry.prepared import PreparedCache
@@ -369,7 +369,7 @@ class Registry(CellRows, DeviceReads):
         with self._read() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
-            devices = [_device(row) for row in conn.execute(
+            devices = [device_from_row(row) for row in conn.execute(
                 select(s.devices).order_by(s.devices.c.id))]
             batches = [dict(row._mapping) for row in conn.execute(
                 select(s.batches).order_by(s.batches.c.batch_id))]

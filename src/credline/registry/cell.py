@@ -12,20 +12,19 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from credline.core.lifecycle import DeviceState
+from credline.core.lifecycle import IN_FLIGHT, DeviceState
 from credline.registry import schema as s
 from credline.registry.connect import now
 from credline.registry.devices import (
-    _BOUND_IN_FLIGHT,
-    _IN_FLIGHT,
+    BOUND_IN_FLIGHT,
     Ack,
     ClaimRefused,
     Device,
     DeviceRows,
     Holder,
-    _device,
-    _lapsed,
-    _Row,
+    InsertedRow,
+    device_from_row,
+    lease_lapsed,
     state_in,
     station_statements,
 )
@@ -34,7 +33,7 @@ from credline.registry.devices import (
 _CLAIMABLE = select(s.devices.c.id).where(
     s.devices.c.batch_id == bindparam("b_batch"), s.devices.c.product == bindparam("b_product"),
     s.devices.c.hardware_id == bindparam("b_hardware"),
-    state_in(_BOUND_IN_FLIGHT))
+    state_in(BOUND_IN_FLIGHT))
 
 
 class CellRows(DeviceRows):
@@ -65,17 +64,17 @@ class CellRows(DeviceRows):
                 return None
         bound = [s.devices.c.batch_id == batch_id, s.devices.c.product == product,
                  s.devices.c.hardware_id == hardware_id,
-                 state_in(_BOUND_IN_FLIGHT)]
+                 state_in(BOUND_IN_FLIGHT)]
         with self._tx() as conn:
             row = conn.execute(update(s.devices).where(
-                *bound, or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(
+                *bound, or_(s.devices.c.station_id == holder.station_id, lease_lapsed())).values(
                 station_id=holder.station_id, run_id=holder.run_id,
                 lease_until=holder.until(), port=port, updated_at=now()).returning(
                 *s.devices.c)).first()
             if row is not None:
                 self._event(conn, batch_id, product, row.serial, "claimed",
                             holder.station_id, f"{port} device {hardware_id}")
-                return _device(row)
+                return device_from_row(row)
             other = conn.execute(select(s.devices).where(*bound)).first()
         if other is None:
             return None
@@ -90,7 +89,7 @@ class CellRows(DeviceRows):
             conn.execute(update(s.devices).where(
                 s.devices.c.product == product, s.devices.c.serial == serial,
                 s.devices.c.station_id == holder.station_id,
-                s.devices.c.state.in_(_IN_FLIGHT)).values(lease_until=now()))
+                state_in(IN_FLIGHT)).values(lease_until=now()))
 
     def renew(self, holder: Holder, serials: Iterable[str]) -> None:
         """Extend this run's lease on the rows it is working on."""
@@ -101,7 +100,7 @@ class CellRows(DeviceRows):
             conn.execute(update(s.devices).where(
                 s.devices.c.station_id == holder.station_id,
                 s.devices.c.run_id == holder.run_id, s.devices.c.serial.in_(wanted),
-                s.devices.c.state.in_(_IN_FLIGHT)).values(lease_until=holder.until()))
+                state_in(IN_FLIGHT)).values(lease_until=holder.until()))
 
     def retire(self, product: str, serial: str, reason: str, station_id: str,
                ack: Ack | None = None) -> Device:
@@ -121,7 +120,7 @@ class CellRows(DeviceRows):
             s.devices.c.state == DeviceState.RETIRED.value).order_by(
             s.devices.c.generation.desc())).first()
         assert row is not None
-        return _device(row)
+        return device_from_row(row)
 
     def reissue(self, product: str, serial: str, reason: str, station_id: str,
                 ack: Ack | None = None) -> Device:
@@ -139,7 +138,7 @@ class CellRows(DeviceRows):
             conn.execute(insert(s.devices).values(**values))
             self._event(conn, old.batch_id, product, serial, "reissued", station_id,
                         f"generation {old.generation + 1}: {reason}")
-        return _device(_Row(values))
+        return device_from_row(InsertedRow(values))
 
     def close_batch(self, batch_id: str, station_id: str,
                     seal: Callable[[], tuple[int, str, Ack]]) -> bool:
@@ -153,7 +152,7 @@ class CellRows(DeviceRows):
                 return False
             busy = conn.execute(select(func.count()).where(
                 s.devices.c.batch_id == batch_id,
-                s.devices.c.state.in_(_IN_FLIGHT))).scalar()
+                state_in(IN_FLIGHT))).scalar()
             if busy:
                 return False
             entries, head, ack = seal()

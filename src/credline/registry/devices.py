@@ -43,9 +43,8 @@ _ACK = update(s.stations).where(
 _INSERT_DEVICE = _inserting(s.devices)
 _BATCH_STATE_FOR_SHARE = select(s.batches.c.state).where(
     s.batches.c.batch_id == bindparam("b_batch")).with_for_update(read=True)
-_IN_FLIGHT = [state.value for state in IN_FLIGHT]
 # Bound to a device and not finished: the rows a device can claim back (written, verified).
-_BOUND_IN_FLIGHT = BOUND & IN_FLIGHT
+BOUND_IN_FLIGHT = BOUND & IN_FLIGHT
 
 
 def live() -> Any:
@@ -120,7 +119,8 @@ def _holder(holder: Holder | str) -> Holder:
     return Holder(holder) if isinstance(holder, str) else holder
 
 
-def _device(row: Any) -> Device:
+def device_from_row(row: Any) -> Device:
+    """A devices row (or an :class:`InsertedRow`) as a :class:`Device`."""
     lease = row.lease_until
     if lease is not None and lease.tzinfo is None:  # SQLite hands back naive UTC
         lease = lease.replace(tzinfo=dt.UTC)
@@ -131,7 +131,8 @@ def _device(row: Any) -> Device:
                   hardware_id=row.hardware_id, run_id=row.run_id, lease_until=lease)
 
 
-def _lapsed() -> Any:
+def lease_lapsed() -> Any:
+    """The row's lease ran out, or it has none: another station may take it."""
     return or_(s.devices.c.lease_until.is_(None), s.devices.c.lease_until < now())
 
 
@@ -252,7 +253,7 @@ class DeviceRows:
             self._event(conn, batch_id, product, serial, "reserved", holder.station_id, port)
 
         self._commit(insert)
-        return _device(_Row(values))
+        return device_from_row(InsertedRow(values))
 
     def _take_over(self, batch_id: str, product: str, serial: str, holder: Holder, port: str,
                    hardware_id: str) -> Device | None:
@@ -263,7 +264,7 @@ class DeviceRows:
                 s.devices.c.product == product, s.devices.c.serial == serial,
                 s.devices.c.batch_id == batch_id,
                 s.devices.c.state == DeviceState.RESERVED.value,
-                or_(s.devices.c.station_id == holder.station_id, _lapsed())).values(
+                or_(s.devices.c.station_id == holder.station_id, lease_lapsed())).values(
                 station_id=holder.station_id, run_id=holder.run_id,
                 lease_until=holder.until(), port=port, hardware_id=hardware_id or None,
                 updated_at=now()).returning(*s.devices.c)).first()
@@ -271,7 +272,7 @@ class DeviceRows:
                 return None
             self._event(conn, batch_id, product, serial, "reserved", holder.station_id,
                         f"{port} (taken over)")
-            return _device(row)
+            return device_from_row(row)
 
     def _taken(self, current: Device, batch_id: str) -> SerialTaken:
         where = (f"serial {current.serial!r} of {current.product} is {current.state} "
@@ -428,7 +429,7 @@ class DeviceRows:
                                "b_head": ack.head})
 
 
-class _Row:
+class InsertedRow:
     """Attribute access over a dict of column values (a row just inserted)."""
 
     def __init__(self, values: dict[str, Any]) -> None:

@@ -15,10 +15,10 @@ from typing import Any, TextIO
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
-from credline.core.lifecycle import DeviceState
+from credline.core.lifecycle import IN_FLIGHT, DeviceState
 from credline.files.output import output_text
 from credline.registry import schema as s
-from credline.registry.devices import _IN_FLIGHT, Device, _device
+from credline.registry.devices import Device, device_from_row, state_in
 
 
 class DeviceReads:
@@ -39,7 +39,7 @@ class DeviceReads:
                 s.devices.c.product == product, s.devices.c.serial == serial).order_by(
                 (s.devices.c.state == DeviceState.RETIRED.value).asc(),
                 s.devices.c.generation.desc())).first()
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     def devices(self, batch_id: str, state: DeviceState | str | None = None, *,
                 station_id: str | None = None) -> list[Device]:
@@ -49,14 +49,14 @@ class DeviceReads:
         if station_id is not None:
             query = query.where(s.devices.c.station_id == station_id)
         with self._read() as conn:
-            return [_device(row) for row in conn.execute(query.order_by(s.devices.c.id))]
+            return [device_from_row(row) for row in conn.execute(query.order_by(s.devices.c.id))]
 
     def in_flight(self, batch_id: str) -> list[Device]:
         with self._read() as conn:
             rows = conn.execute(select(s.devices).where(
                 s.devices.c.batch_id == batch_id,
-                s.devices.c.state.in_(_IN_FLIGHT)).order_by(s.devices.c.id))
-            return [_device(row) for row in rows]
+                state_in(IN_FLIGHT)).order_by(s.devices.c.id))
+            return [device_from_row(row) for row in rows]
 
     def status(self, batch_id: str | None = None) -> dict[str, int]:
         """Rows by state, of one batch or all; BadInput for a batch the registry lacks."""
