@@ -177,27 +177,38 @@ class _Temporary:
         os.close(self.fd)  # releases the lock
 
 
+def _create(path: Path, what: str, mode: int) -> _Temporary:
+    try:
+        return _Temporary(path, mode)
+    except OSError as exc:
+        raise os_failure(exc, f"{path}: cannot create {what}") from None
+
+
+@contextlib.contextmanager
+def _ended_on_failure(temp: _Temporary, what: str) -> Iterator[None]:
+    """Work on ``temp``: a failure of any kind discards and closes it, and an OSError
+    becomes the error that names the file as ``what``."""
+    try:
+        yield
+    except BaseException as exc:
+        temp.discard()
+        temp.close()
+        if isinstance(exc, OSError):
+            raise os_failure(exc, f"{temp.path}: cannot write {what}") from None
+        raise
+
+
 @contextlib.contextmanager
 def _replacing(path: Path, what: str, mode: int) -> Iterator[TextIO]:
     """An open text temporary for ``path`` that replaces it once the block ends cleanly."""
-    try:
-        temp = _Temporary(path, mode)
-    except OSError as exc:
-        raise os_failure(exc, f"{path}: cannot create {what}") from None
-    try:
+    temp = _create(path, what, mode)
+    with _ended_on_failure(temp, what):
         with os.fdopen(temp.fd, "w", encoding="utf-8", newline="", closefd=False) as handle:
             yield handle
             handle.flush()
         os.fsync(temp.fd)
         temp.publish()
-    except OSError as exc:
-        temp.discard()
-        raise os_failure(exc, f"{path}: cannot write {what}") from None
-    except BaseException:
-        temp.discard()
-        raise
-    finally:
-        temp.close()
+    temp.close()
 
 
 def atomic_text(path: Path, *, mode: int = 0o600) -> contextlib.AbstractContextManager[TextIO]:
@@ -217,15 +228,9 @@ class Staged:
 
     def publish(self) -> Path:
         temp = self._end()
-        try:
+        with _ended_on_failure(temp, self._what):
             temp.publish()
-        except BaseException as exc:
-            temp.discard()
-            if isinstance(exc, OSError):
-                raise os_failure(exc, f"{self.path}: cannot write {self._what}") from None
-            raise
-        finally:
-            temp.close()
+        temp.close()
         return self.path
 
     def discard(self) -> None:
@@ -244,21 +249,12 @@ class Staged:
 def stage(path: Path, data: bytes, *, what: str = "output", mode: int = 0o600) -> Staged:
     """``data`` written and fsynced for ``path`` without naming it yet (see :class:`Staged`):
     the slow part of :func:`write_atomic`, done ahead, while something else is awaited."""
-    try:
-        temp = _Temporary(path, mode)
-    except OSError as exc:
-        raise os_failure(exc, f"{path}: cannot create {what}") from None
-    try:
+    temp = _create(path, what, mode)
+    with _ended_on_failure(temp, what):
         view = memoryview(data)
         while view:
             view = view[os.write(temp.fd, view):]
         os.fsync(temp.fd)
-    except BaseException as exc:
-        temp.discard()
-        temp.close()
-        if isinstance(exc, OSError):
-            raise os_failure(exc, f"{path}: cannot write {what}") from None
-        raise
     return Staged(temp, what)
 
 
