@@ -60,6 +60,8 @@ class PortStatus:
 class Station(DeviceSteps):
     """Runs one batch over whatever ports the watcher reports."""
 
+    aside: ThreadPoolExecutor  # always: a station has devices that flash
+
     def __init__(self, config: StationConfig, profile: Profile, deriver: Deriver,
                  ledger: Ledger, connect: Connect, watcher: PortWatcher,
                  labels: LabelSink | None, emit: Callable[[Event], None],
@@ -109,8 +111,7 @@ class Station(DeviceSteps):
             self._stop.set()
             for thread in list(self._threads.values()):
                 thread.join()
-            if self.aside is not None:
-                self.aside.shutdown()
+            self.aside.shutdown()
         if self._fatal is not None:
             raise self._fatal
         return self._wrap_up()

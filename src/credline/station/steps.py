@@ -181,14 +181,13 @@ class DeviceSteps:
         finds it locked with its own record, verifies it again and records both steps. An
         error recording (the lease lost, the registry gone) outranks the device's own.
         """
-        if verified:
-            recording = None
-        elif locked or self.aside is None:
-            self.ledger.advance(serial, DeviceState.VERIFIED, port)
-            recording = None
-        else:
-            recording = self.aside.submit(self.ledger.advance, serial, DeviceState.VERIFIED,
-                                          port)
+        recording = None
+        if not verified:
+            if locked or self.aside is None:  # nothing to overlap
+                self.ledger.advance(serial, DeviceState.VERIFIED, port)
+            else:
+                recording = self.aside.submit(self.ledger.advance, serial,
+                                              DeviceState.VERIFIED, port)
         try:
             if not locked:
                 self.emit(PortEvent(port, Phase.LOCKING, serial))
@@ -255,11 +254,12 @@ class DeviceSteps:
         if self.labels is None:
             return
         self.emit(PortEvent(port, Phase.LABEL, serial))
-        draft = None if drafting is None else drafting.take()
+        if drafting is None:
+            self.labels.emit(self._label(serial, credential.generation, credential.password))
+            return
+        draft = drafting.take()  # None: the profile prints PDF sheets only
         if draft is not None:
             draft.publish()
-        else:
-            self.labels.emit(self._label(serial, credential.generation, credential.password))
 
     def _reprint_if_missing(self, port: str, serial: str) -> None:
         """A run killed between LOCK and the label: print the label the device never got."""
