@@ -279,3 +279,26 @@ def test_a_throttled_reply_is_read_in_a_few_calls_not_one_a_byte(tmp_path: Path,
         slow.stop()
     assert all(size >= 10 for _, _, size in seen), seen
     assert sum(reads for _, reads, _ in seen) <= sum(size for _, _, size in seen) // 2, seen
+
+
+def test_a_url_port_goes_through_pyserial_and_a_tty_through_its_descriptor(
+        tmp_path: Path) -> None:
+    """A plain tty is read and written on its descriptor; any other pyserial URL keeps its
+    own behaviour. ``spy://`` logs what crosses the line only if its own read and write are
+    used: a shortcut taken for it would leave the log without the exchange."""
+    def exchange(port: str) -> str:
+        with HookLink(port, timeout=1.0) as link:
+            hello = link.hello()
+            link.put(record())
+            link.verify(record())
+            link.lock()
+            return hello.hardware_id
+
+    spied = tmp_path / "spy.txt"
+    with PtyDevice(hwid=b"DIRECT") as direct, PtyDevice(hwid=b"SPIED") as other:
+        assert exchange(direct.port) == "DIRECT"
+        assert exchange(f"spy://{other.port}?file={spied}") == "SPIED"
+        assert [f.cmd for f in direct.requests] == [f.cmd for f in other.requests] \
+            == list(COMMANDS)
+    log = spied.read_text()
+    assert log.count("TX") >= 4 and log.count("RX") >= 4, log  # every request and reply

@@ -1,7 +1,8 @@
 """Talking to the credline hook over a serial port (or any pyserial URL).
 
 Opens ports by name or URL with ``serial.serial_for_url`` (a tty, a pty of a virtual device,
-``socket://``, ``loop://``), never an OS handle. Each request carries a sequence number; a
+``socket://``, ``loop://``), never an OS handle; a plain tty is then read and written on the
+descriptor pyserial opened and set up. Each request carries a sequence number; a
 reply that does not come within the timeout, or comes damaged, is retried, and so is a request
 the device says reached it damaged. Whatever bytes a device sends, every method returns a typed
 result or raises a :class:`DeviceError` (a malformed reply: :class:`BadReply`) in plain words
@@ -14,6 +15,7 @@ import contextlib
 import hmac
 import os
 import secrets
+import select
 import termios
 import time
 
@@ -92,6 +94,12 @@ class HookLink:
             raise NoAnswer(f"cannot open {escape_text(port)}: {escape_text(open_failure(exc))}",
                            hint="is the adapter plugged in and the port name right?") from None
         self._deframer = Deframer()
+        # A plain tty (a USB adapter, a virtual device's pty) is read and written on the
+        # descriptor pyserial opened and configured: its read and write were most of the
+        # Python a request costs, on every port at once. Other URLs (socket://, loop://,
+        # spy://, rfc2217://) have their own behaviour and go through pyserial.
+        self._fd: int | None = (self._serial.fd if type(self._serial) is serial.Serial
+                                else None)
 
     def close(self) -> None:
         # A port whose device vanished may fail to close; that must not hide why it failed.
@@ -131,8 +139,11 @@ class HookLink:
 
     def _send(self, frame: bytes) -> None:
         try:
-            self._serial.write(frame)
-            self._serial.flush()
+            if self._fd is None:
+                self._serial.write(frame)
+                self._serial.flush()
+            else:
+                self._write(self._fd, frame)
         except LINE_ERRORS:
             raise NoAnswer(f"{self.origin} went away", hint="check the cable and power") from None
         self.bytes_sent += len(frame)
@@ -143,7 +154,7 @@ class HookLink:
         while time.monotonic() < deadline:
             try:
                 # Return as soon as anything arrives (a fixed size would wait out the timeout).
-                data = self._serial.read(max(1, self._serial.in_waiting))
+                data = self._receive(deadline)
             except LINE_ERRORS:
                 raise NoAnswer(f"{self.origin} went away",
                                hint="check the cable and power") from None
@@ -157,6 +168,33 @@ class HookLink:
                     return item
             self._sleep_through_reply(deadline)
         return problem
+
+    def _write(self, fd: int, frame: bytes) -> None:
+        """All of ``frame`` out (within the timeout), then wait until the line took it."""
+        deadline = time.monotonic() + self.timeout
+        while frame:
+            try:
+                frame = frame[os.write(fd, frame):]
+                continue
+            except BlockingIOError:  # the port's buffer is full (pyserial opens it O_NONBLOCK)
+                pass
+            if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
+                raise serial.SerialTimeoutException("write timeout")
+        termios.tcdrain(fd)
+
+    def _receive(self, deadline: float) -> bytes:
+        """What has arrived, once anything has (empty at the deadline)."""
+        if self._fd is None:
+            return bytes(self._serial.read(max(1, self._serial.in_waiting)))
+        if not select.select([self._fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            return b""
+        try:
+            data = os.read(self._fd, 4096)
+        except BlockingIOError:
+            return b""
+        if not data:  # how Linux shows a USB adapter pulled out
+            raise serial.SerialException("the port is readable but gives no data")
+        return data
 
     def _sleep_through_reply(self, deadline: float) -> None:
         """A reply under way that is still bytes short of its known size: sleep through
