@@ -82,6 +82,10 @@ class PtyDevice:
         self.close()
 
     def close(self) -> None:
+        """Stop answering and close both ends (once: a descriptor closed twice could be
+        another file's by then)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(timeout=5)
         for fd in (self._master, self._slave):

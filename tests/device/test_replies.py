@@ -4,6 +4,7 @@ a real pty), and what a device sends shows up escaped."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -302,3 +303,17 @@ def test_a_url_port_goes_through_pyserial_and_a_tty_through_its_descriptor(
             == list(COMMANDS)
     log = spied.read_text()
     assert log.count("TX") >= 4 and log.count("RX") >= 4, log  # every request and reply
+
+
+@pytest.mark.parametrize("when", ["before the request", "after the request"])
+def test_a_device_that_goes_away_is_named_as_gone_on_the_descriptor_path(when: str) -> None:
+    """A pty whose other end closes fails reads and writes with EIO, as a pulled adapter
+    does: the request ends as NoAnswer naming the port, not as an OSError."""
+    with PtyDevice(hwid=b"GONE", script=lambda request, honest: None) as device, \
+            HookLink(device.port, timeout=1.0, retries=0) as link:  # it never answers
+        if when == "before the request":
+            device.close()
+        else:
+            threading.Timer(0.2, device.close).start()
+        with pytest.raises(NoAnswer, match=f"device on {device.port} went away"):
+            link.hello()
