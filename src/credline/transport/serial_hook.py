@@ -139,11 +139,7 @@ class HookLink:
 
     def _send(self, frame: bytes) -> None:
         try:
-            if self._fd is None:
-                self._serial.write(frame)
-                self._serial.flush()
-            else:
-                self._write(self._fd, frame)
+            self._transmit(frame)
         except LINE_ERRORS:
             raise NoAnswer(f"{self.origin} went away", hint="check the cable and power") from None
         self.bytes_sent += len(frame)
@@ -169,18 +165,22 @@ class HookLink:
             self._sleep_through_reply(deadline)
         return problem
 
-    def _write(self, fd: int, frame: bytes) -> None:
+    def _transmit(self, frame: bytes) -> None:
         """All of ``frame`` out (within the timeout), then wait until the line took it."""
+        if self._fd is None:
+            self._serial.write(frame)
+            self._serial.flush()
+            return
         deadline = time.monotonic() + self.timeout
         while frame:
             try:
-                frame = frame[os.write(fd, frame):]
+                frame = frame[os.write(self._fd, frame):]
                 continue
             except BlockingIOError:  # the port's buffer is full (pyserial opens it O_NONBLOCK)
                 pass
-            if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
+            if not select.select([], [self._fd], [], max(0.0, deadline - time.monotonic()))[1]:
                 raise serial.SerialTimeoutException("write timeout")
-        termios.tcdrain(fd)
+        termios.tcdrain(self._fd)
 
     def _receive(self, deadline: float) -> bytes:
         """What has arrived, once anything has (empty at the deadline)."""
