@@ -71,6 +71,12 @@ def line(tmp_path: Path) -> Iterator[Line]:
         started.close()
 
 
+def _dead_board_explained(screen: str) -> bool:
+    """The dead board's failure, in plain words, with what to do about it."""
+    flat = " ".join(screen.split())
+    return "…/port2" in screen and "did not answer" in flat and "check the cable" in flat
+
+
 @pytest.mark.parametrize("width", [80, 200])
 def test_an_operator_runs_a_batch_from_the_terminal(
         width: int, tmp_path: Path, station_env: dict[str, Path], line: Line) -> None:
@@ -78,13 +84,15 @@ def test_an_operator_runs_a_batch_from_the_terminal(
     try:
         pane.start(station_command(station_env, line, "B-TTY"))
         counts = "passed   "
-        first = pane.wait_for(lambda t: "2 passed   1 failed" in t and t.count(PASS_ROW) == 2
-                              and FAIL_ROW in t, "two big PASS tiles and a FAIL")
-        assert "plug in the next device" in first
-        assert "2 passed   1 failed   2 left" in first
-        # The dead board's failure, in plain words, with what to do about it.
-        flat = " ".join(first.split())
-        assert "…/port2" in first and "did not answer" in flat and "check the cable" in flat
+        # All of it on one screen. Read by polling, as a person glancing at it would: a
+        # capture can fall in the middle of a redraw (the big letters drawn, the line under
+        # them not yet), so the test waits for the whole screen rather than judging the
+        # first capture that shows the tiles.
+        pane.wait_for(lambda t: t.count(PASS_ROW) == 2 and FAIL_ROW in t
+                      and "2 passed   1 failed   2 left" in t
+                      and "plug in the next device" in t and _dead_board_explained(t),
+                      "two big PASS tiles saying 'plug in the next device', and a FAIL "
+                      "saying what happened to the dead board and what to do")
         # The result stays while the device is still plugged in: read again, still there.
         again = pane.capture()
         assert again.count(PASS_ROW) == 2 and FAIL_ROW in again
