@@ -6,8 +6,10 @@ Per device: connect and detect the chip (``detect_chip``), attach its flash, rea
 PUT writes the partition at its offset (``write_flash``); VERIFY has the chip hash the
 partition (``verify_flash``) and reads the first page back byte for byte; LOCK hard-resets
 the chip into its firmware (an ESP32 has no write-once flag: the registry's ``locked`` is
-the record that it is done). esptool's FatalError, serial and OS errors become one-line
-:class:`DeviceFault` messages for the operator, so one port fails alone; esptool's own
+the record that it is done). esptool's FatalError, serial and OS errors, and the errors
+esptool's own code raises on a reply it cannot parse, become one-line :class:`DeviceFault`
+messages for the operator, so one port fails alone (the same errors raised by credline's
+code stay bugs); esptool's own
 output goes to each port's route (:mod:`credline.transport.esp_log`), never to stdout.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import termios
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,10 +81,27 @@ def _faults(port: str, doing: str) -> Iterator[None]:
     except (serial.SerialException, OSError, termios.error) as exc:
         raise DeviceFault(f"{port}: {doing} failed: the serial line went away "
                           f"({_first_line(exc)}); check the cable") from None
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        # esptool met a reply it could not parse: noise on the line, not a bug here
+    except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
+        if not _raised_by_esptool(exc):
+            raise  # a bug of credline's own (a callback esptool called, say): reported as one
+        # esptool met a reply it could not parse: noise on the line
         raise DeviceFault(f"{port}: {doing} failed: the device answered garbage "
                           f"({_first_line(exc)})") from None
+
+
+def _raised_by_esptool(exc: BaseException) -> bool:
+    """Whether the innermost frame of esptool's or credline's own code in ``exc``'s
+    traceback is esptool's: a reply it could not parse, not credline calling it wrongly or
+    failing in a callback (the frames of the libraries either calls are looked through)."""
+    owner = None
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        top = module.partition(".")[0]
+        if top in ("esptool", "credline"):
+            owner = top
+        tb = tb.tb_next
+    return owner == "esptool"
 
 
 def mac_text(mac: tuple[int, ...] | bytes) -> str:
