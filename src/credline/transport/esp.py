@@ -9,8 +9,8 @@ the chip into its firmware (an ESP32 has no write-once flag: the registry's ``lo
 the record that it is done). esptool's FatalError, serial and OS errors, and the errors
 esptool's own code raises on a reply it cannot parse, become one-line :class:`DeviceFault`
 messages for the operator, so one port fails alone (the same errors raised by credline's
-code stay bugs); esptool's own
-output goes to each port's route (:mod:`credline.transport.esp_log`), never to stdout.
+code stay bugs); esptool's own output goes to each port's route
+(:mod:`credline.transport.esp_log`), never to stdout.
 """
 
 from __future__ import annotations
